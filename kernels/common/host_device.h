@@ -1,0 +1,7 @@
+// UAD_HD marks scalar functions shared by the CPU and CUDA backends (one definition each).
+#pragma once
+#if defined(__CUDACC__) || defined(UAD_CUDA_SIM)
+#define UAD_HD __host__ __device__
+#else
+#define UAD_HD
+#endif

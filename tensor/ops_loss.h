@@ -1,0 +1,5 @@
+// Ops: losses.
+#pragma once
+#include "tensor/tensor.h"
+
+namespace uad {}  // namespace uad
