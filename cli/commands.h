@@ -1,0 +1,13 @@
+// Subcommands of the `uad` tool: one file per subcommand, each registering itself here.
+#pragma once
+#include <CLI/CLI.hpp>
+
+namespace uad::cli {
+
+/// `uad info`: build configuration, threads, and what the CUDA runtime reports.
+void add_info_command(CLI::App& app);
+/// `uad smoke`: trains a tiny convolutional autoencoder for a few steps on synthetic blobs and
+/// prints its loss (the main job until detection lands).
+void add_smoke_command(CLI::App& app);
+
+}  // namespace uad::cli
