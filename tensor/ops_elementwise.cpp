@@ -18,9 +18,11 @@ void check_operand(const Tensor& t, const char* op) {
 }
 
 void check_pair(const Tensor& a, const Tensor& b, const char* op) {
+  check(a.defined() && b.defined(), op, ": undefined tensor");
+  check(a.device() == b.device(), op, ": device mix ", device_name(a.device()), " and ", device_name(b.device()), " (shapes ",
+        a.shape(), " and ", b.shape(), ")");
   check_operand(a, op);
   check_operand(b, op);
-  check(a.device() == b.device(), op, ": device mix ", device_name(a.device()), " and ", device_name(b.device()));
   check(a.dtype() == b.dtype(), op, ": dtype mix ", dtype_name(a.dtype()), " and ", dtype_name(b.dtype()), " (shapes ",
         a.shape(), " and ", b.shape(), ")");
 }

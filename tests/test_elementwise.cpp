@@ -78,6 +78,16 @@ TEST(Elementwise, Errors) {
     EXPECT_NE(std::string(e.what()).find("mul: dtype mix f32 and f64"), std::string::npos) << e.what();
   }
   EXPECT_THROW(exp(zeros({2}, DType::i32)), Error);
+  // A tensor tagged as CUDA (its storage relabelled: this build cannot allocate device memory).
+  Tensor c = zeros({2});
+  c.impl()->storage->device = Device::cuda;
+  try {
+    (void)add(zeros({2}), c);
+    FAIL() << "no throw";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("add: device mix cpu and cuda"), std::string::npos) << e.what();
+  }
+  c.impl()->storage->device = Device::cpu;
 }
 
 TEST(GradElementwise, FirstOrder) {

@@ -29,20 +29,60 @@ namespace uad::cpu {
     ::uad::fail(op, ": unknown dtype");                                                      \
   }()
 
+/// Splits [0,n) into contiguous chunks run in parallel when n is large (each chunk calls
+/// body(begin, end)); the kernels below take their functor by value so the compiler sees it
+/// cannot alias the output and vectorises the loop.
+template <class Body> void parallel_chunks(int64_t n, Body body) {
+  if (n < kParallelGrain) {
+    body(0, n);
+    return;
+  }
+  const int nt = omp_get_max_threads();
+#pragma omp parallel for schedule(static) num_threads(nt)
+  for (int t = 0; t < nt; ++t) {
+    int64_t b = n * t / nt / 16 * 16, e = t + 1 == nt ? n : n * (t + 1) / nt / 16 * 16;
+    if (b < e) body(b, e);
+  }
+}
+
+template <class Ti, class To, class F> void unary_run(const Ti* __restrict x, To* __restrict o, int64_t n, F f) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) o[i] = f(x[i]);
+}
+
+template <class Ta, class Tb, class To, class F>
+void binary_run(const Ta* __restrict a, const Tb* __restrict b, To* __restrict o, int64_t n, F f) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) o[i] = f(a[i], b[i]);
+}
+
+/// One innermost run of a broadcast binary op; s = element strides of (out, a, b).
+template <class Ta, class Tb, class To, class F>
+void binary_strided_run(const Ta* __restrict x, const Tb* __restrict y, To* __restrict r, int64_t n,
+                        std::array<int64_t, 3> s, F f) {
+  if (s[0] == 1 && s[1] == 1 && s[2] == 1) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) r[i] = f(x[i], y[i]);
+  } else if (s[0] == 1 && s[1] == 1 && s[2] == 0) {
+    const Tb yv = y[0];
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) r[i] = f(x[i], yv);
+  } else if (s[0] == 1 && s[1] == 0 && s[2] == 1) {
+    const Ta xv = x[0];
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) r[i] = f(xv, y[i]);
+  } else {
+    for (int64_t i = 0; i < n; ++i) r[i * s[0]] = f(x[i * s[1]], y[i * s[2]]);
+  }
+}
+
 /// out[i] = f(x[i]); out is a new contiguous tensor of dtype To.
 template <class Ti, class To, class F> Tensor map_unary(const Tensor& x, F f) {
   Tensor out = empty(x.shape(), dtype_of<To>::value);
   const Ti* xp = x.data<Ti>();
   To* op = out.data<To>();
   if (x.is_contiguous()) {
-    const int64_t n = x.numel();
-    if (n >= kParallelGrain) {
-#pragma omp parallel for simd schedule(static)
-      for (int64_t i = 0; i < n; ++i) op[i] = f(xp[i]);
-    } else {
-#pragma omp simd
-      for (int64_t i = 0; i < n; ++i) op[i] = f(xp[i]);
-    }
+    parallel_chunks(x.numel(), [&](int64_t b, int64_t e) { unary_run<Ti, To>(xp + b, op + b, e - b, f); });
     return out;
   }
   strided_loop<2>(x.shape(), {out.strides(), x.strides()}, {(char*)op, (char*)xp},
@@ -62,36 +102,13 @@ template <class Ta, class Tb, class To, class F> Tensor map_binary(const Tensor&
   const Tb* bp = b.data<Tb>();
   To* o = out.data<To>();
   if (a.is_contiguous() && b.is_contiguous() && a.shape() == b.shape()) {
-    const int64_t n = out.numel();
-    if (n >= kParallelGrain) {
-#pragma omp parallel for simd schedule(static)
-      for (int64_t i = 0; i < n; ++i) o[i] = f(ap[i], bp[i]);
-    } else {
-#pragma omp simd
-      for (int64_t i = 0; i < n; ++i) o[i] = f(ap[i], bp[i]);
-    }
+    parallel_chunks(out.numel(), [&](int64_t s, int64_t e) { binary_run<Ta, Tb, To>(ap + s, bp + s, o + s, e - s, f); });
     return out;
   }
   strided_loop<3>(shape, {out.strides(), broadcast_strides(a, shape), broadcast_strides(b, shape)},
                   {(char*)o, (char*)ap, (char*)bp}, {sizeof(To), sizeof(Ta), sizeof(Tb)},
                   [&](std::array<char*, 3> p, int64_t n, std::array<int64_t, 3> s) {
-                    To* r = (To*)p[0];
-                    const Ta* x = (const Ta*)p[1];
-                    const Tb* y = (const Tb*)p[2];
-                    if (s[0] == 1 && s[1] == 1 && s[2] == 1) {
-#pragma omp simd
-                      for (int64_t i = 0; i < n; ++i) r[i] = f(x[i], y[i]);
-                    } else if (s[0] == 1 && s[1] == 1 && s[2] == 0) {
-                      const Tb yv = y[0];
-#pragma omp simd
-                      for (int64_t i = 0; i < n; ++i) r[i] = f(x[i], yv);
-                    } else if (s[0] == 1 && s[1] == 0 && s[2] == 1) {
-                      const Ta xv = x[0];
-#pragma omp simd
-                      for (int64_t i = 0; i < n; ++i) r[i] = f(xv, y[i]);
-                    } else {
-                      for (int64_t i = 0; i < n; ++i) r[i * s[0]] = f(x[i * s[1]], y[i * s[2]]);
-                    }
+                    binary_strided_run<Ta, Tb, To>((const Ta*)p[1], (const Tb*)p[2], (To*)p[0], n, s, f);
                   });
   return out;
 }
