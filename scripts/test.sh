@@ -18,5 +18,7 @@ if command -v nvcc >/dev/null || [[ -x /usr/local/cuda/bin/nvcc ]]; then
 fi
 stage "tests"
 cd build
+# Two test processes share the two cores: idle OpenMP threads sleep instead of spinning.
+export OMP_WAIT_POLICY=PASSIVE
 ctest --output-on-failure -j"$(nproc)" --timeout 600
 echo "== all stages done in $((SECONDS - t0)) s"
