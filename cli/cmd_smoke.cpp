@@ -76,18 +76,22 @@ void run_smoke(const SmokeOptions& o) {
   Tensor data = make_blobs(o.batch, 32, g);
   TinyAE ae(g);
   train::Adam opt(ae.params(), {.lr = o.lr});
-  double first = 0, last = 0;
+  double first = 0;
   train::ProgressBar bar(o.steps, "smoke");
   for (int s = 1; s <= o.steps; ++s) {
     Tensor loss = mse_loss(ae.forward(data), data);
     opt.zero_grad();
     loss.backward();
     opt.step();
-    last = loss.item();
-    if (s == 1) first = last;
+    if (s == 1) first = loss.item();
     char buf[64];
-    std::snprintf(buf, sizeof buf, "loss %.5f", last);
+    std::snprintf(buf, sizeof buf, "loss %.5f", loss.item());
     bar.update(s, buf);
+  }
+  double last;
+  {
+    NoGradGuard ng;
+    last = mse_loss(ae.forward(data), data).item();  // after the last update
   }
   bar.finish();
   std::printf("tiny autoencoder, %d Adam steps on %d synthetic 32x32 slices: MSE %.5f -> %.5f (%.1fx lower) in %s\n",

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "kernels/cpu/elementwise.h"
+#include "tensor/allocator.h"
 #include "tensor/autograd.h"
 #include "tensor/ops.h"
 
@@ -13,12 +14,10 @@ namespace uad {
 
 Storage::Storage(size_t n, Device dev) : nbytes(n), device(dev) {
   check(dev == Device::cpu, "Storage: cuda storage needs the CUDA backend (issue 3); this build has only the CPU");
-  size_t sz = (n + 63) / 64 * 64;
-  ptr = std::aligned_alloc(64, sz ? sz : 64);
-  if (!ptr) fail("Storage: out of memory allocating ", n, " bytes");
+  ptr = cpu_alloc(n);
 }
 
-Storage::~Storage() { std::free(ptr); }
+Storage::~Storage() { cpu_free(ptr, nbytes); }
 
 int64_t numel_of(const Shape& s) {
   int64_t n = 1;

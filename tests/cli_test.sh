@@ -10,7 +10,7 @@ expect() {  # expect NAME WANT_RC REGEX -- command...
   local out rc
   total=$((total + 1))
   out=$("$@" 2>&1); rc=$?
-  if [[ $rc -ne $want && ! ( $want -ne 0 && $rc -ne 0 ) ]] || ! grep -qE "$re" <<<"$out"; then
+  if [[ $rc -ne $want && ! ( $want -ne 0 && $rc -ne 0 ) ]] || ! grep -qE -- "$re" <<<"$out"; then
     echo "FAIL $name: rc=$rc (want $want), output:"; echo "$out" | tail -5; fails=$((fails + 1))
   else
     echo "ok   $name"

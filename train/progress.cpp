@@ -29,7 +29,7 @@ void ProgressBar::update(int64_t done, const std::string& status) {
   status_ = status;
   auto now = std::chrono::steady_clock::now();
   double since = std::chrono::duration<double>(now - last_draw_).count();
-  if (since < (tty_ ? 0.1 : log_every_) && done_ < total_) return;
+  if (since < (tty_ ? 0.1 : log_every_) || done_ >= total_) return;  // the final state is drawn by finish()
   last_draw_ = now;
   draw(false);
 }
