@@ -1,0 +1,221 @@
+// oneDNN convolution primitives with a per-geometry cache (see conv_dnnl.h).
+#include "kernels/cpu/conv_dnnl.h"
+
+#include <array>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include <oneapi/dnnl/dnnl.hpp>
+#include <omp.h>
+
+namespace uad::cpu::dnnl_conv {
+
+namespace {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+
+dnnl::engine& engine() {
+  static dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  return eng;
+}
+
+dnnl::stream& stream() {
+  thread_local dnnl::stream s(engine());
+  return s;
+}
+
+/// One primitive argument: the plain layout the caller's buffer has, the layout the primitive
+/// wants, and the reorder between them when they differ (direction given by `output`).
+struct Arg {
+  int id = 0;
+  memory::desc plain, used;
+  bool reorder = false;
+  dnnl::reorder r;
+};
+
+struct Entry {
+  bool ok = false;
+  std::string impl = "unsupported";
+  dnnl::primitive prim;
+  Arg in0, in1, out;  // forward: src, weights → dst; bwd data: diff_dst, weights → diff_src;
+                      // bwd weights: src, diff_dst → diff_weights
+  memory::desc bias, scratch;
+};
+
+using Key = std::array<int64_t, 26>;
+
+Key make_key(ConvOp op, const ConvGeom& g, Layout l, bool bias) {
+  Key k{};
+  int i = 0;
+  k[i++] = (int64_t)op;
+  k[i++] = (int64_t)l;
+  k[i++] = bias;
+  k[i++] = g.nd;
+  k[i++] = g.N;
+  k[i++] = g.Cin;
+  k[i++] = g.Cout;
+  k[i++] = omp_get_max_threads();  // oneDNN (OpenMP runtime) fixes the thread count at creation
+  for (int d = 0; d < 3; ++d) {
+    k[i++] = g.in[d];
+    k[i++] = g.k[d];
+    k[i++] = g.out[d];
+    k[i++] = g.stride[d];
+    k[i++] = g.pad[d];
+    k[i++] = g.dil[d];
+  }
+  return k;
+}
+
+memory::dims spatial(const ConvGeom& g, const int64_t* v) {
+  return g.nd == 2 ? memory::dims{v[1], v[2]} : memory::dims{v[0], v[1], v[2]};
+}
+
+memory::dims with_nc(int64_t a, int64_t b, const memory::dims& sp) {
+  memory::dims d{a, b};
+  d.insert(d.end(), sp.begin(), sp.end());
+  return d;
+}
+
+Arg make_arg(int id, const memory::desc& plain, const memory::desc& used, bool output) {
+  Arg a;
+  a.id = id;
+  a.plain = plain;
+  a.used = used;
+  a.reorder = plain != used;
+  if (a.reorder) {
+    a.r = output ? dnnl::reorder(dnnl::reorder::primitive_desc(engine(), used, engine(), plain))
+                 : dnnl::reorder(dnnl::reorder::primitive_desc(engine(), plain, engine(), used));
+  }
+  return a;
+}
+
+std::shared_ptr<Entry> build(ConvOp op, const ConvGeom& g, Layout l, bool with_bias) {
+  auto e = std::make_shared<Entry>();
+  const bool any = l == Layout::any;
+  const tag act = g.nd == 2 ? tag::nchw : tag::ncdhw, wt = g.nd == 2 ? tag::oihw : tag::oidhw;
+  const memory::dims xd = with_nc(g.N, g.Cin, spatial(g, g.in)), wd = with_nc(g.Cout, g.Cin, spatial(g, g.k)),
+                     yd = with_nc(g.N, g.Cout, spatial(g, g.out));
+  memory::dims strides = spatial(g, g.stride), dil = spatial(g, g.dil), pl = spatial(g, g.pad), pr = pl;
+  for (size_t i = 0; i < dil.size(); ++i) dil[i] -= 1;  // oneDNN counts dilation from 0
+  const int off = g.nd == 2 ? 1 : 0;
+  for (int d = off; d < 3; ++d)  // right padding that makes the output size exact (may be < pad)
+    pr[d - off] = (g.out[d] - 1) * g.stride[d] + (g.k[d] - 1) * g.dil[d] + 1 - g.in[d] - g.pad[d];
+  const auto f32 = memory::data_type::f32;
+  const memory::desc px(xd, f32, act), pw(wd, f32, wt), py(yd, f32, act);
+  const memory::desc ax = any ? memory::desc(xd, f32, tag::any) : px, aw = any ? memory::desc(wd, f32, tag::any) : pw,
+                     ay = any ? memory::desc(yd, f32, tag::any) : py;
+  const memory::desc bd({g.Cout}, f32, tag::x);
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  const auto alg = dnnl::algorithm::convolution_direct;
+  try {
+    using fwd = dnnl::convolution_forward;
+    if (op == ConvOp::forward) {
+      auto desc = with_bias ? fwd::desc(dnnl::prop_kind::forward_training, alg, ax, aw, bd, ay, strides, dil, pl, pr)
+                            : fwd::desc(dnnl::prop_kind::forward_training, alg, ax, aw, ay, strides, dil, pl, pr);
+      fwd::primitive_desc pd(desc, attr, engine());
+      e->prim = fwd(pd);
+      e->in0 = make_arg(DNNL_ARG_SRC, px, pd.src_desc(), false);
+      e->in1 = make_arg(DNNL_ARG_WEIGHTS, pw, pd.weights_desc(), false);
+      e->out = make_arg(DNNL_ARG_DST, py, pd.dst_desc(), true);
+      e->bias = bd;
+      e->scratch = pd.scratchpad_desc();
+      e->impl = pd.impl_info_str();
+    } else {
+      fwd::primitive_desc hint(fwd::desc(dnnl::prop_kind::forward_training, alg, ax, aw, ay, strides, dil, pl, pr), engine());
+      if (op == ConvOp::backward_input) {
+        using bwd = dnnl::convolution_backward_data;
+        bwd::primitive_desc pd(bwd::desc(alg, ax, aw, ay, strides, dil, pl, pr), attr, engine(), hint);
+        e->prim = bwd(pd);
+        e->in0 = make_arg(DNNL_ARG_DIFF_DST, py, pd.diff_dst_desc(), false);
+        e->in1 = make_arg(DNNL_ARG_WEIGHTS, pw, pd.weights_desc(), false);
+        e->out = make_arg(DNNL_ARG_DIFF_SRC, px, pd.diff_src_desc(), true);
+        e->scratch = pd.scratchpad_desc();
+        e->impl = pd.impl_info_str();
+      } else {
+        using bwd = dnnl::convolution_backward_weights;
+        bwd::primitive_desc pd(bwd::desc(alg, ax, aw, ay, strides, dil, pl, pr), attr, engine(), hint);
+        e->prim = bwd(pd);
+        e->in0 = make_arg(DNNL_ARG_SRC, px, pd.src_desc(), false);
+        e->in1 = make_arg(DNNL_ARG_DIFF_DST, py, pd.diff_dst_desc(), false);
+        e->out = make_arg(DNNL_ARG_DIFF_WEIGHTS, pw, pd.diff_weights_desc(), true);
+        e->scratch = pd.scratchpad_desc();
+        e->impl = pd.impl_info_str();
+      }
+    }
+    e->ok = true;
+  } catch (const dnnl::error&) {
+    e->ok = false;  // unsupported geometry: the caller falls back to im2col
+  }
+  return e;
+}
+
+std::shared_ptr<Entry> lookup(ConvOp op, const ConvGeom& g, Layout l, bool bias) {
+  static std::mutex mu;
+  static std::map<Key, std::shared_ptr<Entry>> cache;
+  const Key k = make_key(op, g, l, bias);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = cache.find(k);
+    if (it != cache.end()) return it->second;
+  }
+  auto e = build(op, g, l, bias);  // outside the lock: primitive creation takes milliseconds
+  std::lock_guard<std::mutex> lock(mu);
+  return cache.emplace(k, e).first->second;
+}
+
+/// Runs a cached entry: reorders inputs into scratch slots 1–2 when needed, runs the primitive
+/// into slot 3 (or straight into `out`), reorders back, uses slot 4 as oneDNN's scratchpad.
+void run(Entry& e, const void* in0, const void* in1, const float* bias, void* out) {
+  dnnl::stream& s = stream();
+  std::unordered_map<int, memory> args;
+  auto input = [&](const Arg& a, const void* p, int slot) {
+    memory user(a.plain, engine(), const_cast<void*>(p));
+    if (!a.reorder) return user;
+    memory m(a.used, engine(), conv_scratch(slot, a.used.get_size()));
+    a.r.execute(s, user, m);
+    return m;
+  };
+  args[e.in0.id] = input(e.in0, in0, 1);
+  args[e.in1.id] = input(e.in1, in1, 2);
+  memory user_out(e.out.plain, engine(), out);
+  memory prim_out = e.out.reorder ? memory(e.out.used, engine(), conv_scratch(3, e.out.used.get_size())) : user_out;
+  args[e.out.id] = prim_out;
+  if (bias) args[DNNL_ARG_BIAS] = memory(e.bias, engine(), const_cast<float*>(bias));
+  if (e.scratch.get_size()) args[DNNL_ARG_SCRATCHPAD] = memory(e.scratch, engine(), conv_scratch(4, e.scratch.get_size()));
+  e.prim.execute(s, args);
+  if (e.out.reorder) e.out.r.execute(s, prim_out, user_out);
+  s.wait();
+  note_conv_backend(ConvBackend::dnnl);
+}
+
+}  // namespace
+
+bool forward(const ConvGeom& g, const float* x, const float* w, const float* bias, float* y, Layout l) {
+  auto e = lookup(ConvOp::forward, g, l, bias != nullptr);
+  if (!e->ok) return false;
+  run(*e, x, w, bias, y);
+  return true;
+}
+
+bool backward_data(const ConvGeom& g, const float* gy, const float* w, const float* bias, float* gx, Layout l) {
+  auto e = lookup(ConvOp::backward_input, g, l, false);
+  if (!e->ok) return false;
+  run(*e, gy, w, nullptr, gx);
+  if (bias) add_channel_bias(gx, bias, g.N, g.Cin, g.in_size());
+  return true;
+}
+
+bool backward_weights(const ConvGeom& g, const float* x, const float* gy, float* gw, Layout l) {
+  auto e = lookup(ConvOp::backward_weight, g, l, false);
+  if (!e->ok) return false;
+  run(*e, x, gy, nullptr, gw);
+  return true;
+}
+
+std::string impl_name(ConvOp op, const ConvGeom& g, Layout l) { return lookup(op, g, l, false)->impl; }
+
+}  // namespace uad::cpu::dnnl_conv
