@@ -10,8 +10,8 @@ namespace uad::io {
 struct StructuringElement {
   Tensor mask;
 
-  /// The face (6), face+edge (18) or full (26) neighbourhood plus the centre, 3×3×3:
-  /// scipy.ndimage.generate_binary_structure(3, 1 | 2 | 3). Throws for other n.
+  /// n = 6, 18 or 26: the face, face+edge or full neighbourhood plus the centre, 3×3×3 — scipy's
+  /// generate_binary_structure(3, 1), (3, 2), (3, 3) respectively. Throws for any other n.
   static StructuringElement connectivity(int n);
   /// All voxels with dz² + dy² + dx² ≤ r² (voxel units), (2r+1)³. Throws when r < 0.
   static StructuringElement ball(int radius);
