@@ -9,5 +9,7 @@ void add_info_command(CLI::App& app);
 /// `uad smoke`: trains a tiny convolutional autoencoder for a few steps on synthetic blobs and
 /// prints its loss (the main job until detection lands).
 void add_smoke_command(CLI::App& app);
+/// `uad data prepare`: builds a dataset folder (views + manifest.json) from healthy volumes and patients.
+void add_data_command(CLI::App& app);
 
 }  // namespace uad::cli
