@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs every test: installs dependencies (incl. PyTorch, the outside oracle), builds
-# the CPU configuration with tests and benchmarks, runs ctest, and — when nvcc is present —
-# checks that the CUDA-on configuration compiles and links.
+# the CPU configuration with tests and benchmarks, checks that the CUDA-on configuration compiles
+# and links (when nvcc is present), fuzzes the NIfTI reader for 30 s, and runs ctest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stage() { echo "== $1 ($(date +%T))"; }
@@ -16,6 +16,18 @@ if command -v nvcc >/dev/null || [[ -x /usr/local/cuda/bin/nvcc ]]; then
   cmake --build build-cuda -j"$(nproc)" --target uad
   ./build-cuda/uad info
 fi
+stage "fuzz (clang + libFuzzer + ASan/UBSan: the NIfTI reader, 30 s)"
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Release -DUAD_FUZZ=ON -DUAD_CUDA=OFF \
+  -DUAD_BUILD_TESTS=OFF -DUAD_BUILD_BENCH=OFF >/dev/null
+if ! cmake --build build-fuzz -j"$(nproc)" --target fuzz_nifti fuzz_make_seeds >build-fuzz/build.log 2>&1; then
+  tail -30 build-fuzz/build.log; echo "fuzz build failed"; exit 1
+fi
+mkdir -p build-fuzz/corpus
+./build-fuzz/fuzz_make_seeds build-fuzz/corpus
+if ! ./build-fuzz/fuzz_nifti -max_total_time=30 -print_final_stats=1 build-fuzz/corpus >build-fuzz/fuzz.log 2>&1; then
+  tail -60 build-fuzz/fuzz.log; echo "fuzz_nifti found a crash (reproducer: build-fuzz/crash-*)"; exit 1
+fi
+grep -E "^stat::(number_of_executed_units|new_units_added)" build-fuzz/fuzz.log
 stage "tests"
 cd build
 # Two test processes share the two cores: idle OpenMP threads sleep instead of spinning.

@@ -20,7 +20,7 @@ struct Cache {
   size_t limit;
   Cache() {
     const char* env = std::getenv("UAD_CPU_CACHE_MB");
-    limit = env ? (size_t)std::strtoull(env, nullptr, 10) << 20 : (size_t)4 << 30;
+    limit = env ? (size_t)std::strtoull(env, nullptr, 10) << 20 : (size_t)2 << 30;
   }
   ~Cache() {
     for (auto& kv : free_blocks) std::free(kv.second);

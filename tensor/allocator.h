@@ -3,7 +3,7 @@
 // Blocks of ≥ 1 MiB are rounded up to 64 KiB and, when freed, kept for reuse by an allocation of
 // the same rounded size (a training step allocates the same activation sizes every iteration;
 // without the cache every such block is a fresh mmap whose pages fault in on first touch —
-// ~0.25 µs per 4 KiB page). The cache holds at most `cpu_cache_limit()` bytes (default 4 GiB,
+// ~0.25 µs per 4 KiB page). The cache holds at most `cpu_cache_limit()` bytes (default 2 GiB,
 // env UAD_CPU_CACHE_MB); smaller blocks go straight to aligned_alloc/free. Thread-safe.
 #pragma once
 #include <cstddef>
