@@ -137,6 +137,7 @@ const std::vector<TCase> kTCases = {
     {"dec2_128to64_16", 8, 128, 64, 16},
     {"dec3_64to32_32", 8, 64, 32, 32},
     {"dec4_32to32_64", 8, 32, 32, 64},
+    {"dec4_32to32_128", 8, 32, 32, 128},  // the 256² decoder's last layer (128² → 256²)
 };
 
 double tflops(const TCase& c) { return 2.0 * c.N * c.Cin * c.Cout * 25 * (double)c.S * c.S; }
