@@ -2,19 +2,12 @@
 #include <gtest/gtest.h>
 
 #include "kernels/common/philox.h"
+#include "tests/error_of.h"
 #include "tests/gradcheck.h"
 
 using namespace uad;
 using namespace uad::test;
 
-static std::string what_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no exception)";
-}
 
 TEST(Autograd, LeafAccumulation) {
   Tensor x = from_vector({1, 2, 3}, {3}, DType::f64);
@@ -61,7 +54,7 @@ TEST(Autograd, NonLeafInputsAndUnused) {
   expect_values(g[0], {4, 8});  // 2h
   EXPECT_FALSE(g[1].defined());
   Tensor y2 = sum(x * x);
-  EXPECT_NE(what_of([&] { grad({y2}, {u}); }).find("was not used"), std::string::npos);
+  EXPECT_NE(error_of([&] { grad({y2}, {u}); }).find("was not used"), std::string::npos);
 }
 
 TEST(Autograd, NoGradAndDetach) {
@@ -81,17 +74,17 @@ TEST(Autograd, ErrorsNameTheProblem) {
   Tensor x = ones({2, 2});
   x.requires_grad_();
   Tensor y = x * x;
-  EXPECT_NE(what_of([&] { y.backward(); }).find("not a scalar"), std::string::npos);
+  EXPECT_NE(error_of([&] { y.backward(); }).find("not a scalar"), std::string::npos);
   Tensor s = sum(tanh(x));
   s.backward();
-  EXPECT_NE(what_of([&] { s.backward(); }).find("backward through a freed graph"), std::string::npos);
+  EXPECT_NE(error_of([&] { s.backward(); }).find("backward through a freed graph"), std::string::npos);
   Tensor s2 = sum(tanh(x));
   s2.backward({}, true);
   s2.backward();  // retained: works
   expect_values(x.grad(), std::vector<double>(4, 3 * (1 - std::pow(std::tanh(1.0), 2))), 1e-6);
-  EXPECT_NE(what_of([&] { ones({2}).requires_grad_(); grad({sum(ones({2}))}, {x}); }).find("does not require grad"), std::string::npos);
-  EXPECT_NE(what_of([&] { zeros({2}, DType::i32).requires_grad_(); }).find("only floating"), std::string::npos);
-  EXPECT_NE(what_of([&] { y.backward(ones({3})); }).find("grad_output 0 has shape [3]"), std::string::npos);
+  EXPECT_NE(error_of([&] { ones({2}).requires_grad_(); grad({sum(ones({2}))}, {x}); }).find("does not require grad"), std::string::npos);
+  EXPECT_NE(error_of([&] { zeros({2}, DType::i32).requires_grad_(); }).find("only floating"), std::string::npos);
+  EXPECT_NE(error_of([&] { y.backward(ones({3})); }).find("grad_output 0 has shape [3]"), std::string::npos);
 }
 
 TEST(Philox, KnownAnswerVectors) {

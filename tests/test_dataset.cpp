@@ -19,6 +19,7 @@
 #include <set>
 #include <sstream>
 
+#include "tests/error_of.h"
 #include "io/dataset.h"
 #include "io/dataset_plan.h"
 #include "io/geometry.h"
@@ -29,6 +30,7 @@
 #include "tests/io_ref/io_test_util.h"
 
 using namespace uad;
+using uad::test::error_of;
 using namespace uad::io;
 namespace fs = std::filesystem;
 
@@ -36,15 +38,6 @@ namespace {
 
 const char* kItkT1 = "/usr/share/doc/insighttoolkit5-examples/examples/Data/KmeansTest_T1RawSkullStrip.nii.gz";
 const std::string kShared = std::string(UAD_SOURCE_DIR) + "/../shared/data";
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
 
 std::string slurp(const std::string& path) {
   std::ifstream f(path, std::ios::binary);

@@ -11,24 +11,17 @@
 #include <set>
 #include <thread>
 
+#include "tests/error_of.h"
 #include "io/loader.h"
 #include "io/manifest.h"
 #include "io/nifti.h"
 
 using namespace uad;
+using uad::test::error_of;
 using namespace uad::io;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const uad::Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 // Slices view "slices8": 3 samples with stacks of 4 slices of 8×8; usable slices differ per
 // sample. Image value at (sample s, stack z, y, x) = s·0.1 + z·0.01 + (y·8 + x)·1e-5; the brain is

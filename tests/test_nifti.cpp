@@ -9,6 +9,7 @@
 #include <fstream>
 #include <functional>
 
+#include "tests/error_of.h"
 #include "io/geometry.h"
 #include "io/nifti.h"
 #include "tests/io_ref/io_test_util.h"
@@ -23,15 +24,6 @@ namespace {
 const char* kColin = "/usr/share/mricron/templates/ch2bet.nii.gz";
 const char* kItkT1 = "/usr/share/doc/insighttoolkit5-examples/examples/Data/KmeansTest_T1RawSkullStrip.nii.gz";
 const std::string kShared = std::string(UAD_SOURCE_DIR) + "/../shared/data";
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const uad::Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 // An LAS affine with a rotation-free 2×3×4 mm grid (qform) and an sform shifted by 1 mm in x,
 // so that the sform's precedence is visible.

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <functional>
 
+#include "tests/error_of.h"
 #include "io/png.h"
 #include "tests/io_ref/io_test_util.h"
 
@@ -15,15 +16,6 @@ using namespace uad::io;
 using namespace uad::test;
 
 namespace {
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const uad::Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 std::vector<int> pixels(const Tensor& t) {
   std::vector<int> v;

@@ -8,6 +8,7 @@
 #include <functional>
 #include <sstream>
 
+#include "tests/error_of.h"
 #include "io/preprocess.h"
 #include "tests/io_ref/io_test_util.h"
 #include "tests/npy.h"
@@ -17,15 +18,6 @@ using namespace uad::io;
 using namespace uad::test;
 
 namespace {
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const uad::Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 // Voxel values = linear file index, so every output voxel names the input voxel it came from.
 Tensor index_volume(const Shape& s) {
