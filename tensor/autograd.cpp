@@ -26,6 +26,11 @@ Tensor record(Tensor out, const char* name, const std::vector<Tensor>& inputs, V
   for (const Tensor& t : inputs)
     if (t.defined() && t.requires_grad()) any = true;
   if (!any) return out;
+  // An op that returned one of its inputs unchanged is the identity: its history is the input's.
+  for (const Tensor& t : inputs)
+    if (t.defined() && t.impl() == out.impl()) return out;
+  check(!out.grad_fn(), "autograd: op '", name, "' tried to record onto a tensor that already has a history (op '",
+        out.grad_fn() ? out.grad_fn()->name : "", "'); ops must return a new tensor");
   auto node = std::make_shared<Node>();
   node->name = name;
   node->edges.resize(inputs.size());
