@@ -52,6 +52,7 @@ void run_prepare(DataPrepareCli& c) {
   std::fflush(stdout);
   const io::PrepareReport r = io::prepare_dataset(o);
   std::printf("dataset %s: %.1f MB in %.1f s\n", r.out_dir.c_str(), (double)r.bytes / 1e6, r.seconds);
+  std::printf("previews (PNG, radiological convention): %s/previews\n", r.out_dir.c_str());
   std::printf("  %-18s %8s", "split", "samples");
   for (const auto& v : o.views)
     if (v.rfind("slices", 0) == 0) std::printf(" %12s", v.c_str());

@@ -25,6 +25,7 @@
 
 #include "io/anomaly.h"
 #include "io/dataset_plan.h"
+#include "io/dataset_preview.h"
 #include "io/manifest.h"
 #include "tensor/allocator.h"
 #include "train/progress.h"
@@ -404,6 +405,7 @@ PrepareReport prepare_dataset(const PrepareOptions& opt) {
     }
     man.notes = notes;
     write_manifest(tmp.string(), man);
+    write_dataset_previews(tmp.string());  // <out>/previews/*.png, part of the atomic result
     fs::remove(tmp / kMarker);
     // ---- publish: <out>.tmp → <out> (an existing <out> is replaced only now) ----------------
     if (fs::exists(outp)) {
