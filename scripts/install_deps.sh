@@ -2,7 +2,7 @@
 # Installs the Debian packages uad needs, skipping what is present (idempotent).
 # Usage: scripts/install_deps.sh [--tests]   (--tests adds PyTorch/numpy, the outside oracle)
 set -euo pipefail
-pkgs=(cmake g++ make ccache pkg-config libopenblas-dev libdnnl-dev libgtest-dev libbenchmark-dev libcli11-dev libnifti2-dev libpng-dev nlohmann-json3-dev mricron-data insighttoolkit5-examples)
+pkgs=(cmake g++ make ccache pkg-config libopenblas-dev libdnnl-dev libgtest-dev libbenchmark-dev libcli11-dev libnifti2-dev libpng-dev libboost-context-dev nlohmann-json3-dev mricron-data insighttoolkit5-examples)
 if [[ "${1:-}" == "--tests" ]]; then
   pkgs+=(clang libclang-rt-14-dev libomp-14-dev python3 python3-numpy python3-torch python3-nibabel python3-scipy)
 fi

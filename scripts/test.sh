@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds and runs every test: installs dependencies (incl. PyTorch, the outside oracle), builds
 # the CPU configuration with tests and benchmarks, checks that the CUDA-on configuration compiles
-# and links (when nvcc is present), fuzzes the NIfTI reader for 30 s, and runs ctest.
+# and links (when nvcc is present), runs the CUDA kernels under the simulator with ASan, fuzzes
+# the NIfTI reader for 30 s, and runs ctest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stage() { echo "== $1 ($(date +%T))"; }
@@ -12,10 +13,21 @@ stage "build (CPU, tests, benchmarks)"
 UAD_CUDA=OFF bash scripts/build.sh -DUAD_BUILD_TESTS=ON -DUAD_BUILD_BENCH=ON
 if command -v nvcc >/dev/null || [[ -x /usr/local/cuda/bin/nvcc ]]; then
   stage "build (CUDA on, compile and link only: no GPU here)"
-  cmake -S . -B build-cuda -DCMAKE_BUILD_TYPE=Release -DUAD_CUDA=ON -DUAD_BUILD_TESTS=OFF -DUAD_BUILD_BENCH=OFF >/dev/null
-  cmake --build build-cuda -j"$(nproc)" --target uad
+  cmake -S . -B build-cuda -DCMAKE_BUILD_TYPE=Release -DUAD_CUDA=ON -DUAD_BUILD_TESTS=ON -DUAD_BUILD_BENCH=OFF >/dev/null
+  cmake --build build-cuda -j"$(nproc)" --target uad test_cuda_kernels
   ./build-cuda/uad info
+  # The real-GPU kernel tests: they run on a device, or skip saying why.
+  ./build-cuda/tests/test_cuda_kernels --gtest_brief=1
 fi
+stage "CUDA simulator (kernels/cuda/*.cu under g++ on Boost.Context fibers, AddressSanitizer; index order and shuffled)"
+cmake -S . -B build-sim -DCMAKE_BUILD_TYPE=Release -DUAD_CUDA=OFF -DUAD_CUDA_SIM=ON -DUAD_SIM_ASAN=ON \
+  -DUAD_BUILD_TESTS=ON -DUAD_BUILD_BENCH=OFF >/dev/null
+sim_tests=(test_cuda_kernels $(cd tests && ls test_sim*.cpp | sed 's/\.cpp$//'))
+cmake --build build-sim -j"$(nproc)" --target "${sim_tests[@]}"
+for t in "${sim_tests[@]}"; do
+  ./build-sim/tests/"$t" --gtest_brief=1
+  UAD_SIM_SHUFFLE=1 ./build-sim/tests/"$t" --gtest_brief=1
+done
 stage "fuzz (clang + libFuzzer + ASan/UBSan: the NIfTI reader, 30 s)"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Release -DUAD_FUZZ=ON -DUAD_CUDA=OFF \
   -DUAD_BUILD_TESTS=OFF -DUAD_BUILD_BENCH=OFF >/dev/null
