@@ -11,5 +11,7 @@ void add_info_command(CLI::App& app);
 void add_smoke_command(CLI::App& app);
 /// `uad data prepare`: builds a dataset folder (views + manifest.json) from healthy volumes and patients.
 void add_data_command(CLI::App& app);
+void add_train_command(CLI::App& app);  ///< `uad train`: trains a reconstruction model into a run folder (train/trainer.h).
+void add_models_command(CLI::App& app);  ///< `uad models`: the registry as a table (name, input shape, parameters, source).
 
 }  // namespace uad::cli

@@ -10,6 +10,8 @@ int main(int argc, char** argv) {
   uad::cli::add_info_command(app);
   uad::cli::add_smoke_command(app);
   uad::cli::add_data_command(app);
+  uad::cli::add_train_command(app);
+  uad::cli::add_models_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

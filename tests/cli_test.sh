@@ -22,6 +22,8 @@ expect smoke 0 "MSE [0-9.]+ -> [0-9.]+" -- "$uad" smoke --steps 15
 expect device-line 0 "^device: cpu" -- "$uad" smoke --steps 1
 expect unknown-device 1 "device" -- "$uad" smoke --device tpu
 expect no-subcommand 1 "subcommand" -- "$uad"
+expect models 0 "ae_dense .*1,627,249" -- "$uad" models
+expect unknown-model 1 "uad: error: .*unknown model 'nope'.*ae_dense" -- "$uad" train --model nope --data /nonexistent --out /tmp/uad_cli_never
 if ! "$uad" info | grep -q "CUDA devices   : [1-9]"; then
   expect cuda-requested 1 "uad: error: --device cuda: no usable CUDA device" -- "$uad" smoke --device cuda --steps 1
 fi

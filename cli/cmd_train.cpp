@@ -1,0 +1,122 @@
+// `uad train`: trains a reconstruction model of the registry (models/model.h) on a dataset folder
+// built by `uad data prepare`, into a run folder (train/trainer.h: config.json, last.safetensors
+// every epoch, best.safetensors, log.jsonl). Values come from the defaults, the run's own
+// config.json on --resume, a --config JSON file, then the explicit options (train/config.h).
+#include <cstdio>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cli/commands.h"
+#include "models/model.h"
+#include "tensor/device.h"
+#include "train/config.h"
+#include "train/progress.h"
+#include "train/trainer.h"
+
+namespace uad::cli {
+
+namespace {
+
+/// One command-line option bound to a config key, as text (parsed and checked by train/config.h).
+struct KeyOption {
+  std::string key;
+  std::string value;
+  CLI::Option* opt = nullptr;
+};
+
+struct TrainCli {
+  std::vector<KeyOption> keys;
+  std::string config_file;
+  bool resume = false;
+  bool no_progress = false;
+  int64_t kill_after_steps = 0;
+};
+
+void run_train(TrainCli& c) {
+  std::vector<std::pair<std::string, std::string>> overrides;
+  for (const auto& k : c.keys)
+    if (k.opt->count() > 0) overrides.emplace_back(k.key, k.value);
+  overrides.emplace_back("progress", c.no_progress ? "false" : "true");  // per invocation, never inherited on --resume
+  const train::TrainConfig cfg = train::resolve_config(c.config_file, overrides, c.resume);
+  train::validate_config(cfg);
+  const models::ModelSpec& spec = models::find_model(cfg.model);  // unknown → error listing the names
+  std::string note;
+  select_device(cfg.device, &note);
+  if (!note.empty()) std::printf("%s\n", note.c_str());
+  train::ReconstructionTrainer trainer(cfg, spec, c.resume);
+  std::printf("%s %s (%lld parameters) on %s/%s: %lld training and %lld validation slices, batch %lld -> %s\n",
+              trainer.resumed() ? "resuming" : "training", spec.name.c_str(),
+              (long long)trainer.model().num_parameters(), cfg.data.c_str(), cfg.view.c_str(),
+              (long long)trainer.train_size(), (long long)trainer.val_size(), (long long)cfg.batch_size,
+              cfg.out.c_str());
+  if (trainer.resumed())
+    std::printf("continuing after epoch %lld (step %lld, best %s %.6g at epoch %lld)\n", (long long)trainer.state().epoch,
+                (long long)trainer.state().step, cfg.val_metric.c_str(), trainer.state().best_val,
+                (long long)trainer.state().best_epoch);
+  std::fflush(stdout);
+  const train::TrainResult r = trainer.run(c.kill_after_steps);
+  if (r.killed) {
+    std::printf("stopped after %lld steps (--kill-after-steps); resume with --resume\n", (long long)c.kill_after_steps);
+    return;
+  }
+  std::printf("done: %lld epochs, %lld steps in %s%s; best validation %s %.6g at epoch %lld -> %s\n",
+              (long long)r.epochs_done, (long long)r.steps, train::format_duration(r.seconds).c_str(),
+              r.early_stopped ? " (early stopping)" : "", cfg.val_metric.c_str(), r.best_val, (long long)r.best_epoch,
+              train::best_checkpoint_path(cfg.out).c_str());
+}
+
+}  // namespace
+
+void add_train_command(CLI::App& app) {
+  static TrainCli c;
+  auto* cmd = app.add_subcommand(
+      "train",
+      "Train a reconstruction model on a prepared dataset (Adam, early stopping on the validation loss, a checkpoint "
+      "every epoch, exact --resume)");
+  const train::TrainConfig d;
+  struct Spec {
+    const char* flag;
+    const char* type;
+    const char* key;
+    std::string help;
+  };
+  const std::vector<Spec> specs = {
+      {"--model", "NAME", "model", "model name (`uad models` lists them)"},
+      {"--data", "DIR", "data", "dataset folder built by `uad data prepare`"},
+      {"--out", "DIR", "out", "run folder: config.json, last.safetensors, best.safetensors, log.jsonl"},
+      {"--epochs", "INT", "epochs", "total epochs (default " + std::to_string(d.epochs) + ", early stopping usually ends sooner)"},
+      {"--batch-size", "INT", "batch_size", "batch size (default " + std::to_string(d.batch_size) + ")"},
+      {"--lr", "FLOAT", "lr", "Adam learning rate (default 1e-4)"},
+      {"--beta1", "FLOAT", "beta1", "Adam beta1 (default 0.5, domain_spec 1.1)"},
+      {"--beta2", "FLOAT", "beta2", "Adam beta2 (default 0.999)"},
+      {"--patience", "INT", "patience", "early stopping: epochs without improvement (default 5; 0 = off)"},
+      {"--min-delta", "FLOAT", "min_delta", "early stopping: improvement needed (default 0)"},
+      {"--val-metric", "loss|l1", "val_metric", "what early stopping watches: loss (the model's loss, default) or l1"},
+      {"--view", "VIEW", "view", "dataset view (default slices128)"},
+      {"--train-split", "SPLIT", "train_split", "training split (default train)"},
+      {"--val-split", "SPLIT", "val_split", "validation split (default val)"},
+      {"--device", "auto|cpu|cuda", "device", "auto, cpu or cuda (default auto)"},
+      {"--seed", "UINT", "seed", "seed of the initialisation, the shuffle and every training noise (default 0)"},
+      {"--max-train-batches", "INT", "max_train_batches", "only the first N batches of each epoch (quick runs; 0 = all)"},
+      {"--max-val-batches", "INT", "max_val_batches", "only the first N validation batches (0 = all)"},
+  };
+  c.keys.reserve(specs.size());  // the options keep pointers into the strings
+  for (const auto& s : specs) {
+    c.keys.push_back({s.key, "", nullptr});
+    c.keys.back().opt = cmd->add_option(s.flag, c.keys.back().value, s.help)->type_name(s.type);
+  }
+  cmd->add_option("--config", c.config_file,
+                  "JSON file of settings (keys as the options with _ for -, e.g. {\"batch_size\": 8}); explicit options "
+                  "override it")
+      ->check(CLI::ExistingFile);
+  cmd->add_flag("--resume", c.resume,
+                "continue the run in --out from its last.safetensors (its config.json supplies the settings not given)");
+  cmd->add_flag("--no-progress", c.no_progress, "no progress bar or per-epoch lines");
+  cmd->add_option("--kill-after-steps", c.kill_after_steps,
+                  "testing: stop after N optimiser steps as if killed (no checkpoint), to exercise --resume")
+      ->group("");
+  cmd->callback([] { run_train(c); });
+}
+
+}  // namespace uad::cli

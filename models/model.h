@@ -1,0 +1,52 @@
+// The interface every reconstruction-based anomaly model implements (AE, VAE, Context AE, ...),
+// and the registry that names them.
+//
+// Contract shared by models/ (the networks) and train/ (the trainers): a model is trained on
+// healthy slices only; its reconstruction x̂ of a test slice gives the residual x − x̂.
+#pragma once
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "layers/module.h"
+#include "tensor/generator.h"
+#include "tensor/tensor.h"
+
+namespace uad::models {
+
+/// The loss of one batch: `total` is what the optimiser minimises (a scalar); `parts` are its
+/// named terms for logging (e.g. {"l1", ...}, {"kl", ...}), each a scalar.
+struct LossTerms {
+  Tensor total;
+  std::vector<std::pair<std::string, Tensor>> parts;
+};
+
+/// A reconstruction-based anomaly model. Input x: [N,1,H,W] (2-D) or [N,1,D,H,W] (3-D),
+/// intensities in [0,1].
+class ReconstructionModel : public nn::Module {
+ public:
+  /// x → reconstruction x̂ of the same shape. In eval mode deterministic (a VAE decodes μ).
+  virtual Tensor reconstruct(const Tensor& x) = 0;
+  /// The training loss on a batch of healthy x (call in train mode), with its terms.
+  virtual LossTerms loss(const Tensor& x) = 0;
+  Tensor forward(const Tensor& x) override { return reconstruct(x); }
+};
+
+/// One registry entry: the model's name (as typed on the command line), its input shape
+/// [1,H,W] or [1,D,H,W] (without the batch dim), the paper it comes from, and a constructor
+/// taking the Philox generator used for its initialisation.
+struct ModelSpec {
+  std::string name;
+  Shape input_shape;
+  std::string source;  // e.g. "003 §3.2 (unified AE, dense bottleneck); domain_spec §1.2"
+  std::function<std::shared_ptr<ReconstructionModel>(Generator&)> make;
+};
+
+/// Every registered model, in a stable order.
+const std::vector<ModelSpec>& registry();
+/// The entry named `name`; throws uad::Error listing the valid names when unknown.
+const ModelSpec& find_model(const std::string& name);
+
+}  // namespace uad::models

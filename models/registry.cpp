@@ -1,0 +1,46 @@
+// The model registry (models/model.h): every model by the name typed on the command line.
+#include <string>
+
+#include "models/model.h"
+#include "models/unified.h"
+
+namespace uad::models {
+
+namespace {
+
+std::vector<ModelSpec> build_registry() {
+  const UnifiedConfig u;  // 128×128, bottleneck 8×8, z 128, dropout 0.2 (models/unified.h)
+  const Shape s2{1, u.image_size, u.image_size};
+  return {
+      {"ae_dense", s2, "003 §III.B Autoencoders 1 (AE dense, z 128); domain_spec §1.2-1.3",
+       [u](Generator& g) -> std::shared_ptr<ReconstructionModel> { return std::make_shared<UnifiedAE>(u, false, g); }},
+      {"ae_spatial", s2, "003 §III.B Autoencoders 2 (AE spatial, z 8x8x128); domain_spec §1.2-1.3",
+       [u](Generator& g) -> std::shared_ptr<ReconstructionModel> { return std::make_shared<UnifiedAE>(u, true, g); }},
+      {"vae", s2, "003 §III.B Latent Variable Models 1 (VAE, z 128); domain_spec §1.3",
+       [u](Generator& g) -> std::shared_ptr<ReconstructionModel> { return std::make_shared<UnifiedVAE>(u, g); }},
+      {"context_ae", s2, "003 §III.B Autoencoders 3 (Context AE, Zimmerer et al.); domain_spec §1.3",
+       [u](Generator& g) -> std::shared_ptr<ReconstructionModel> { return std::make_shared<ContextAE>(u, g); }},
+      {"context_vae", s2, "003 §III.B Latent Variable Models 2 (Context VAE, Zimmerer et al.); domain_spec §1.3",
+       [u](Generator& g) -> std::shared_ptr<ReconstructionModel> { return std::make_shared<ContextVAE>(u, g); }},
+      {"constrained_ae", s2, "003 §III.B Autoencoders 4 (Constrained AE, Chen & Konukoglu, rho 1); domain_spec §1.3",
+       [u](Generator& g) -> std::shared_ptr<ReconstructionModel> { return std::make_shared<ConstrainedAE>(u, g); }},
+  };
+}
+
+}  // namespace
+
+const std::vector<ModelSpec>& registry() {
+  static const std::vector<ModelSpec> r = build_registry();
+  return r;
+}
+
+const ModelSpec& find_model(const std::string& name) {
+  std::string names;
+  for (const ModelSpec& s : registry()) {
+    if (s.name == name) return s;
+    names += (names.empty() ? "" : ", ") + s.name;
+  }
+  fail("unknown model '", name, "'; valid names: ", names);
+}
+
+}  // namespace uad::models
