@@ -8,7 +8,8 @@ namespace uad::models {
 
 namespace {
 
-std::vector<ModelSpec> build_registry() {
+/// The unified 2-D family of 003 (models/unified*.cpp).
+std::vector<ModelSpec> unified_family() {
   const UnifiedConfig u;  // 128×128, bottleneck 8×8, z 128, dropout 0.2 (models/unified.h)
   const Shape s2{1, u.image_size, u.image_size};
   return {
@@ -25,6 +26,17 @@ std::vector<ModelSpec> build_registry() {
       {"constrained_ae", s2, "003 §III.B Autoencoders 4 (Constrained AE, Chen & Konukoglu, rho 1); domain_spec §1.3",
        [u](Generator& g) -> std::shared_ptr<ReconstructionModel> { return std::make_shared<ConstrainedAE>(u, g); }},
   };
+}
+
+/// Every family, in registry order. A new family adds its `*_family()` (declared in its own
+/// header) here — one line.
+std::vector<ModelSpec> build_registry() {
+  std::vector<ModelSpec> r;
+  for (auto family : {unified_family}) {
+    std::vector<ModelSpec> f = family();
+    r.insert(r.end(), f.begin(), f.end());
+  }
+  return r;
 }
 
 }  // namespace
