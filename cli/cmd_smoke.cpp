@@ -72,6 +72,7 @@ void run_smoke(const SmokeOptions& o) {
   std::string note;
   select_device(o.device, &note);
   std::printf("%s\n", note.c_str());
+  std::fflush(stdout);  // before the progress bar, which writes to stderr
   Generator g(o.seed);
   Tensor data = make_blobs(o.batch, 32, g);
   TinyAE ae(g);

@@ -50,6 +50,7 @@ void run_train(TrainCli& c) {
               (long long)trainer.model().num_parameters(), cfg.data.c_str(), cfg.view.c_str(),
               (long long)trainer.train_size(), (long long)trainer.val_size(), (long long)cfg.batch_size,
               cfg.out.c_str());
+  std::fflush(stdout);  // before the progress bar, which writes to stderr
   if (trainer.resumed())
     std::printf("continuing after epoch %lld (step %lld, best %s %.6g at epoch %lld)\n", (long long)trainer.state().epoch,
                 (long long)trainer.state().step, cfg.val_metric.c_str(), trainer.state().best_val,
