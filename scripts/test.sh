@@ -40,9 +40,9 @@ if ! ./build-fuzz/fuzz_nifti -max_total_time=30 -print_final_stats=1 build-fuzz/
   tail -60 build-fuzz/fuzz.log; echo "fuzz_nifti found a crash (reproducer: build-fuzz/crash-*)"; exit 1
 fi
 grep -E "^stat::(number_of_executed_units|new_units_added)" build-fuzz/fuzz.log
+echo "== builds and checks done in $((SECONDS - t0)) s; ctest's summary closes the log"
 stage "tests"
 cd build
 # Two test processes share the two cores: idle OpenMP threads sleep instead of spinning.
 export OMP_WAIT_POLICY=PASSIVE
 ctest --output-on-failure -j"$(nproc)" --timeout 600
-echo "== all stages done in $((SECONDS - t0)) s"
