@@ -1,7 +1,10 @@
 // The model registry (models/model.h): every model by the name typed on the command line.
 #include <string>
 
+#include "models/baur2018.h"
+#include "models/fanogan3d.h"
 #include "models/model.h"
+#include "models/mood_vae.h"
 #include "models/unified.h"
 
 namespace uad::models {
@@ -32,7 +35,7 @@ std::vector<ModelSpec> unified_family() {
 /// header) here — one line.
 std::vector<ModelSpec> build_registry() {
   std::vector<ModelSpec> r;
-  for (auto family : {unified_family}) {
+  for (auto family : {unified_family, baur2018_family, fanogan_family, mood_family}) {
     std::vector<ModelSpec> f = family();
     r.insert(r.end(), f.begin(), f.end());
   }

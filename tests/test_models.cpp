@@ -117,19 +117,29 @@ const std::map<std::string, int64_t> kExpectedParams = {
     {"constrained_ae", kEncoder + kDense + kDecoder},
 };
 
+/// The registry entries of the unified family (the registry holds other families too).
+std::vector<ModelSpec> unified_specs() {
+  std::vector<ModelSpec> r;
+  for (const ModelSpec& s : registry())
+    if (kExpectedParams.count(s.name)) r.push_back(s);
+  return r;
+}
+
 }  // namespace
 
 // ---- registry ----------------------------------------------------------------------------------
 
-TEST(Registry, NamesExactlyTheUnifiedFamily) {
+TEST(Registry, ListsTheUnifiedFamilyFirstAndEveryNameOnce) {
   std::vector<std::string> names;
   for (const ModelSpec& s : registry()) {
-    names.push_back(s.name);
-    EXPECT_EQ(s.input_shape, (Shape{1, 128, 128})) << s.name;
     EXPECT_FALSE(s.source.empty()) << s.name;
-    EXPECT_EQ(&find_model(s.name), &s);
+    EXPECT_EQ(&find_model(s.name), &s) << s.name << " is not unique";
+    names.push_back(s.name);
   }
-  EXPECT_EQ(names, (std::vector<std::string>{"ae_dense", "ae_spatial", "vae", "context_ae", "context_vae", "constrained_ae"}));
+  ASSERT_GE(names.size(), 6u);
+  EXPECT_EQ(std::vector<std::string>(names.begin(), names.begin() + 6),
+            (std::vector<std::string>{"ae_dense", "ae_spatial", "vae", "context_ae", "context_vae", "constrained_ae"}));
+  for (const ModelSpec& s : unified_specs()) EXPECT_EQ(s.input_shape, (Shape{1, 128, 128})) << s.name;
 }
 
 TEST(Registry, UnknownNameListsTheValidNames) {
@@ -141,8 +151,8 @@ TEST(Registry, UnknownNameListsTheValidNames) {
 // ---- architecture --------------------------------------------------------------------------------
 
 TEST(Models, ParameterCountsMatchTheReferenceArchitecture) {
-  ASSERT_EQ(kExpectedParams.size(), registry().size());
-  for (const ModelSpec& s : registry()) {
+  ASSERT_EQ(kExpectedParams.size(), unified_specs().size());
+  for (const ModelSpec& s : unified_specs()) {
     Generator g(0);
     auto m = s.make(g);
     EXPECT_EQ(m->num_parameters(), kExpectedParams.at(s.name)) << s.name;
@@ -155,7 +165,7 @@ TEST(Models, ParameterCountsMatchTheReferenceArchitecture) {
 
 TEST(Models, OutputAndLatentShapes) {
   const Tensor x = brain_batch(2, 10);
-  for (const ModelSpec& s : registry()) {
+  for (const ModelSpec& s : unified_specs()) {
     SCOPED_TRACE(s.name);
     Generator g(1), noise(2);
     auto m = s.make(g);
@@ -409,7 +419,7 @@ TEST(Losses, ConstrainedAEIsPixelMSEPlusRhoLatentMSE) {
 
 TEST(Models, OneAdamStepLowersTheLossOnAFixedBatch) {
   const Tensor x = brain_batch(2, 30);
-  for (const ModelSpec& s : registry()) {
+  for (const ModelSpec& s : unified_specs()) {
     SCOPED_TRACE(s.name);
     Generator g(1), noise(0);
     auto m = s.make(g);
@@ -430,7 +440,7 @@ TEST(Models, OneAdamStepLowersTheLossOnAFixedBatch) {
 
 TEST(Models, SaveLoadGivesIdenticalEvalOutputs) {
   const Tensor x = brain_batch(2, 31);
-  for (const ModelSpec& s : registry()) {
+  for (const ModelSpec& s : unified_specs()) {
     SCOPED_TRACE(s.name);
     Generator g1(1), g2(2);
     auto a = s.make(g1);
