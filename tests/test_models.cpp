@@ -21,30 +21,19 @@
 #include "models/unified.h"
 #include "tensor/ops.h"
 #include "tests/error_of.h"
+#include "tests/model_test_util.h"
 #include "train/optim.h"
 
 using namespace uad;
 using namespace uad::models;
+using uad::test::max_abs_diff;
+using uad::test::max_abs;
+using uad::test::TempFile;
 
 namespace {
 
 // ---- helpers -----------------------------------------------------------------------------------
 
-/// Largest |a − b| (a, b of one shape).
-double max_abs_diff(const Tensor& a, const Tensor& b) {
-  EXPECT_EQ(a.shape(), b.shape());
-  auto va = a.to_vector(), vb = b.to_vector();
-  double m = 0;
-  for (size_t i = 0; i < va.size(); ++i) m = std::max(m, std::abs(va[i] - vb[i]));
-  return m;
-}
-
-/// Largest |v|.
-double max_abs(const Tensor& a) {
-  double m = 0;
-  for (double v : a.to_vector()) m = std::max(m, std::abs(v));
-  return m;
-}
 
 /// A batch of brain-like slices [n,1,128,128]: an ellipse (intensity 0.5–0.95, brighter towards
 /// its centre) on a zero background, shifted and sized per sample — so the nonzero bounding box
@@ -73,18 +62,6 @@ Tensor box_image(int64_t s, const std::vector<std::array<int64_t, 4>>& boxes) {
   }
   return from_vector(v, {n, 1, s, s});
 }
-
-/// A fresh temporary file path, removed at scope exit.
-struct TempFile {
-  std::string path;
-  explicit TempFile(const std::string& name) {
-    path = (std::filesystem::temp_directory_path() / ("uad_models_" + std::to_string(::getpid()) + "_" + name)).string();
-  }
-  ~TempFile() {
-    std::error_code ec;
-    std::filesystem::remove(path, ec);
-  }
-};
 
 UnifiedModel& unified(ReconstructionModel& m) {
   auto* u = dynamic_cast<UnifiedModel*>(&m);
@@ -447,7 +424,7 @@ TEST(Models, SaveLoadGivesIdenticalEvalOutputs) {
     NoGradGuard ng;
     a->train();
     a->loss(x);  // moves the BN running statistics away from 0/1
-    TempFile f(s.name + ".safetensors");
+    TempFile f("models", s.name + ".safetensors");
     nn::save_state(*a, f.path);
     auto b = s.make(g2);
     const Tensor w = b->parameters().front();

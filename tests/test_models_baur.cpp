@@ -18,45 +18,17 @@
 #include "models/model.h"
 #include "tensor/ops.h"
 #include "tests/error_of.h"
+#include "tests/model_test_util.h"
 #include "train/optim.h"
 
 using namespace uad;
 using namespace uad::models;
+using uad::test::max_abs_diff;
+using uad::test::max_abs;
+using uad::test::TempFile;
+using uad::test::brain_batch;
 
 namespace {
-
-double max_abs_diff(const Tensor& a, const Tensor& b) {
-  EXPECT_EQ(a.shape(), b.shape());
-  auto va = a.to_vector(), vb = b.to_vector();
-  double m = 0;
-  for (size_t i = 0; i < va.size(); ++i) m = std::max(m, std::abs(va[i] - vb[i]));
-  return m;
-}
-
-/// Brain-like slices [n,1,s,s]: a textured ellipse on zero background, per-sample position.
-Tensor brain_batch(int64_t n, int64_t s, uint64_t seed) {
-  Generator g(seed);
-  Tensor c = arange(s);
-  Tensor yy = c.reshape({1, 1, s, 1}), xx = c.reshape({1, 1, 1, s});
-  Tensor p = rand({n, 5, 1, 1}, g);
-  const double h = (double)s;
-  Tensor cy = p.slice(1, 0, 1) * (0.15 * h) + 0.42 * h, cx = p.slice(1, 1, 2) * (0.15 * h) + 0.42 * h;
-  Tensor ay = p.slice(1, 2, 3) * (0.1 * h) + 0.27 * h, ax = p.slice(1, 3, 4) * (0.1 * h) + 0.23 * h;
-  Tensor r2 = square((yy - cy) / ay) + square((xx - cx) / ax);
-  Tensor tex = 0.5 + 0.35 * exp(neg(r2) * 2.0) + p.slice(1, 4, 5) * 0.1;
-  return where(lt(r2, ones({1})), tex, zeros({1})).contiguous();
-}
-
-struct TempFile {
-  std::string path;
-  explicit TempFile(const std::string& name) {
-    path = (std::filesystem::temp_directory_path() / ("uad_baur_" + std::to_string(::getpid()) + "_" + name)).string();
-  }
-  ~TempFile() {
-    std::error_code ec;
-    std::filesystem::remove(path, ec);
-  }
-};
 
 const std::vector<std::string> kNames{"dae", "sae_8", "sae_16", "dvae", "svae"};
 
@@ -234,7 +206,7 @@ TEST(BaurModels, SaveLoadGivesIdenticalEvalOutputs) {
     NoGradGuard ng;
     a->train();
     a->loss(x);  // moves the BN running statistics away from 0/1
-    TempFile f(n + ".safetensors");
+    TempFile f("baur", n + ".safetensors");
     nn::save_state(*a, f.path);
     auto b = std::make_shared<Baur2018Model>(config_of(n, 64), g2);
     EXPECT_GT(max_abs_diff(a->parameters().front(), b->parameters().front()), 1e-3);
