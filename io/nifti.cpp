@@ -113,8 +113,15 @@ NimPtr open_checked(const std::string& path) {
   if (!supported_datatype(nim->datatype))
     fail("read_nifti: ", path, ": unsupported datatype ", nifti_datatype_to_string(nim->datatype), " (code ",
          nim->datatype, "); supported: uint8, int8, int16, uint16, int32, uint32, int64, uint64, float32, float64");
-  if (nim->nvox != d[1] * d[2] * d[3] || nim->nbyper <= 0)
-    fail("read_nifti: ", path, ": inconsistent header (nvox ", nim->nvox, ")");
+  // nx/ny/nz (what the tensor shape is made of), nvox (what is read) and nbyper (the element size
+  // of the datatype) must all agree with dim[]: a corrupt header can make them differ (found by
+  // the fuzzer: nz ≠ dim[3] with dim[0] < 3 overflowed the output tensor).
+  int nbyper = 0, swapsize = 0;
+  nifti_datatype_sizes(nim->datatype, &nbyper, &swapsize);
+  if (nim->nvox != d[1] * d[2] * d[3] || nim->nx != d[1] || nim->ny != d[2] || nim->nz != d[3] ||
+      nim->nbyper != nbyper || nbyper <= 0)
+    fail("read_nifti: ", path, ": inconsistent header (dim ", d[1], "x", d[2], "x", d[3], ", nx/ny/nz ", nim->nx, "x",
+         nim->ny, "x", nim->nz, ", nvox ", nim->nvox, ", ", nim->nbyper, " bytes per voxel)");
   if (!nifti_is_gzfile(nim->iname)) {
     const int64_t need = nim->iname_offset + nim->nvox * nim->nbyper;
     const int64_t have = nifti_get_filesize(nim->iname);
@@ -245,6 +252,8 @@ NiftiVolume read_nifti(const std::string& path) {
   const bool scaled = std::isfinite(slope) && slope != 0.0 && !(slope == 1.0 && (inter == 0.0 || !std::isfinite(inter)));
   const double inter_used = std::isfinite(inter) ? inter : 0.0;
   const int64_t n = nim->nvox;
+  check(v.data.numel() == n && (int64_t)raw.size() == n * nim->nbyper, "read_nifti: ", path,
+        ": inconsistent header (", n, " voxels for a tensor of shape ", v.data.shape(), ")");
   float* out = v.data.data<float>();
   std::pair<int64_t, int64_t> r;
   switch (nim->datatype) {

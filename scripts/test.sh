@@ -36,8 +36,12 @@ if ! cmake --build build-fuzz -j"$(nproc)" --target fuzz_nifti fuzz_make_seeds >
 fi
 mkdir -p build-fuzz/corpus
 ./build-fuzz/fuzz_make_seeds build-fuzz/corpus
-if ! ./build-fuzz/fuzz_nifti -max_total_time=30 -print_final_stats=1 build-fuzz/corpus >build-fuzz/fuzz.log 2>&1; then
-  tail -60 build-fuzz/fuzz.log; echo "fuzz_nifti found a crash (reproducer: build-fuzz/crash-*)"; exit 1
+cp tests/fuzz/regressions/* build-fuzz/corpus/  # earlier crashes seed the corpus too
+if ! ./build-fuzz/fuzz_nifti -max_total_time=30 -print_final_stats=1 -artifact_prefix=build-fuzz/ build-fuzz/corpus \
+    >build-fuzz/fuzz.log 2>&1; then
+  tail -60 build-fuzz/fuzz.log
+  echo "fuzz_nifti found a crash: the reproducer is build-fuzz/crash-*; fix it and add the file to tests/fuzz/regressions/"
+  exit 1
 fi
 grep -E "^stat::(number_of_executed_units|new_units_added)" build-fuzz/fuzz.log
 echo "== builds and checks done in $((SECONDS - t0)) s; ctest's summary closes the log"
