@@ -23,6 +23,20 @@ struct ConvOptions {
   DType dtype = DType::f32;
 };
 
+/// ConvOptions with one stride, padding and output padding for every spatial dim (the models'
+/// common case), dilation 1.
+inline ConvOptions conv_options(int64_t stride, int64_t padding, int64_t output_padding, Init init, DType dtype,
+                                bool bias = true) {
+  ConvOptions o;
+  o.stride = {stride};
+  o.padding = {padding};
+  o.output_padding = {output_padding};
+  o.bias = bias;
+  o.init = init;
+  o.dtype = dtype;
+  return o;
+}
+
 /// A convolution or transposed convolution of spatial rank 2 or 3 (the four public classes below
 /// fix rank and kind). Input x: [N, in, *S] with |S| = rank.
 ///   conv:       weight [out, in, *K];  output size ⌊(S + 2p − d(K−1) − 1)/s⌋ + 1

@@ -8,13 +8,7 @@ namespace uad::models {
 namespace {
 
 nn::ConvOptions conv_options(const Baur2018Config& cfg, int64_t stride, int64_t padding, int64_t output_padding) {
-  nn::ConvOptions o;
-  o.stride = {stride};
-  o.padding = {padding};
-  o.output_padding = {output_padding};
-  o.init = cfg.init;
-  o.dtype = cfg.dtype;
-  return o;
+  return nn::conv_options(stride, padding, output_padding, cfg.init, cfg.dtype);
 }
 
 std::shared_ptr<nn::Module> activation(const Baur2018Config& cfg) {
@@ -132,7 +126,7 @@ Posterior Baur2018Model::encode(const Tensor& x) {
 
 Tensor Baur2018Model::sample(const Posterior& q) {
   check(cfg_.variational && q.log_sigma.defined(), type_name(), "::sample: needs a variational model and log σ");
-  Tensor eps = randn(q.mu.shape(), generator(), q.mu.dtype());
+  Tensor eps = randn(q.mu.shape(), noise(), q.mu.dtype());
   return q.mu + eps * exp(q.log_sigma);  // reparameterisation (Kingma & Welling 2014)
 }
 

@@ -105,9 +105,6 @@ class Baur2018Model : public ReconstructionModel {
   /// {"l1", "kl"}.
   LossTerms loss(const Tensor& x) override;
   void set_mc_sampling(bool on) { mc_sampling_ = on; }
-  /// The generator of ε (not owned; nullptr = default_generator()).
-  void set_generator(Generator* g) { gen_ = g; }
-  Generator& generator() const { return gen_ ? *gen_ : default_generator(); }
   const Baur2018Config& config() const { return cfg_; }
   std::string type_name() const override;
 
@@ -115,7 +112,6 @@ class Baur2018Model : public ReconstructionModel {
   void check_input(const Tensor& x, const char* op) const;
   Baur2018Config cfg_;
   bool mc_sampling_ = false;
-  Generator* gen_ = nullptr;
   std::shared_ptr<nn::Sequential> encoder_, decoder_;
   std::shared_ptr<nn::Conv2d> z_conv_, z_log_sigma_conv_;
   std::shared_ptr<nn::Linear> fc_z_, fc_log_sigma_, fc_dec_;

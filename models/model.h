@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "layers/dropout.h"
 #include "layers/module.h"
 #include "tensor/generator.h"
 #include "tensor/tensor.h"
@@ -32,6 +33,19 @@ class ReconstructionModel : public nn::Module {
   /// The training loss on a batch of healthy x (call in train mode), with its terms.
   virtual LossTerms loss(const Tensor& x) = 0;
   Tensor forward(const Tensor& x) override { return reconstruct(x); }
+  /// The generator of every random draw of the model — dropout masks (set on every Dropout of
+  /// the tree, so call after construction), a VAE's ε, context masks. nullptr (the default)
+  /// means default_generator(). Not owned: g must outlive the model's use. Trainers point it at
+  /// a generator whose state they checkpoint.
+  void set_generator(Generator* g) {
+    noise_ = g;
+    nn::set_dropout_generator(*this, g);
+  }
+  /// The generator set_generator chose (default_generator() when none).
+  Generator& noise() const { return noise_ ? *noise_ : default_generator(); }
+
+ private:
+  Generator* noise_ = nullptr;
 };
 
 /// One registry entry: the model's name (as typed on the command line), its input shape

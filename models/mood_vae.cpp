@@ -8,13 +8,7 @@ namespace uad::models {
 namespace {
 
 nn::ConvOptions conv_options(const MoodVAEConfig& cfg, int64_t stride, int64_t padding) {
-  nn::ConvOptions o;
-  o.stride = {stride};
-  o.padding = {padding};
-  o.bias = false;  // [MOOD] nets.py: bias=False everywhere
-  o.init = cfg.init;
-  o.dtype = cfg.dtype;
-  return o;
+  return nn::conv_options(stride, padding, 0, cfg.init, cfg.dtype, /*bias=*/false);  // [MOOD] nets.py: bias=False everywhere
 }
 
 }  // namespace
@@ -67,7 +61,7 @@ Posterior MoodVAE::encode(const Tensor& x) {
 }
 
 Tensor MoodVAE::sample(const Posterior& q) {
-  Tensor eps = randn(q.mu.shape(), generator(), q.mu.dtype());
+  Tensor eps = randn(q.mu.shape(), noise(), q.mu.dtype());
   return q.mu + eps * exp(q.log_sigma);  // rsample of Normal(μ, exp(log σ))
 }
 

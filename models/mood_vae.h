@@ -87,9 +87,6 @@ class MoodVAE : public ReconstructionModel {
   /// The ELBO per config().loss on a sampled z; parts {"l1", "kl"} (each reduced as the total).
   LossTerms loss(const Tensor& x) override;
   void set_mc_sampling(bool on) { mc_sampling_ = on; }
-  /// The generator of ε (not owned; nullptr = default_generator()).
-  void set_generator(Generator* g) { gen_ = g; }
-  Generator& generator() const { return gen_ ? *gen_ : default_generator(); }
   const MoodVAEConfig& config() const { return cfg_; }
   std::string type_name() const override { return "MoodVAE"; }
 
@@ -97,7 +94,6 @@ class MoodVAE : public ReconstructionModel {
   void check_input(const Tensor& x, const char* op) const;
   MoodVAEConfig cfg_;
   bool mc_sampling_ = false;
-  Generator* gen_ = nullptr;
   std::shared_ptr<nn::Sequential> encoder_, decoder_;
 };
 

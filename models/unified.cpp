@@ -26,13 +26,7 @@ std::shared_ptr<nn::Module> make_norm(const UnifiedConfig& cfg, int64_t channels
 }
 
 nn::ConvOptions conv_options(const UnifiedConfig& cfg, int64_t stride, int64_t padding, int64_t output_padding) {
-  nn::ConvOptions o;
-  o.stride = {stride};
-  o.padding = {padding};
-  o.output_padding = {output_padding};
-  o.init = cfg.init;
-  o.dtype = cfg.dtype;
-  return o;
+  return nn::conv_options(stride, padding, output_padding, cfg.init, cfg.dtype);
 }
 
 }  // namespace
@@ -139,11 +133,6 @@ Tensor DenseBottleneck::decode(const Tensor& z) {
 }
 
 // ---- model base ------------------------------------------------------------------------------
-
-void UnifiedModel::set_generator(Generator* g) {
-  gen_ = g;
-  nn::set_dropout_generator(*this, g);
-}
 
 void UnifiedModel::check_input(const Tensor& x, const char* op) const {
   const int64_t s = cfg_.image_size;

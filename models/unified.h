@@ -26,7 +26,7 @@
 //  - Initialisation: Keras' defaults of the reference (glorot uniform weights, zero biases;
 //    Init::xavier_uniform), configurable.
 // Randomness (dropout masks, the VAE's ε, the context masks) comes from one Philox generator per
-// model: UnifiedModel::set_generator (default: the process default_generator()).
+// model: ReconstructionModel::set_generator (default: the process default_generator()).
 #pragma once
 #include <memory>
 #include <string>
@@ -118,19 +118,11 @@ class UnifiedModel : public ReconstructionModel {
  public:
   explicit UnifiedModel(const UnifiedConfig& cfg) : cfg_(cfg) { cfg_.validate(); }
   const UnifiedConfig& config() const { return cfg_; }
-  /// The generator of every random draw of the model — dropout masks (set on every Dropout of
-  /// the tree, so call after construction), the VAE's ε, the context masks. nullptr (the
-  /// default) means default_generator(). Not owned: g must outlive the model's use.
-  void set_generator(Generator* g);
-  Generator& generator() const { return gen_ ? *gen_ : default_generator(); }
 
  protected:
   /// Checks x: [N,1,S,S] of a floating dtype; throws uad::Error naming `op`, the model and x.
   void check_input(const Tensor& x, const char* op) const;
   UnifiedConfig cfg_;
-
- private:
-  Generator* gen_ = nullptr;
 };
 
 /// AE (dense) and AE (spatial) (003 §III.B "Autoencoders" 1-2; [SD] autoencoder.py,

@@ -80,7 +80,7 @@ ContextAE::ContextAE(const UnifiedConfig& cfg, Generator& g, ContextMaskOptions 
 LossTerms ContextAE::loss(const Tensor& x) {
   check_input(x, "loss");
   // Masks in training only: [SD]'s validation feeds x_ce = x (trainers/CE.py process()).
-  Tensor x_in = is_training() ? x * context_mask(x, generator(), mask_) : x;
+  Tensor x_in = is_training() ? x * context_mask(x, noise(), mask_) : x;
   Tensor l1 = l1_loss(reconstruct(x_in), x, Reduction::batch_mean);
   return {l1, {{"l1", l1}}};
 }
@@ -98,7 +98,7 @@ LossTerms ContextVAE::loss(const Tensor& x) {
   Tensor l1 = l1_loss(decode(sample(q)), x, Reduction::batch_mean);
   Tensor kl = kl_term(q);
   // The masked branch, decoded from μ(x_ce); masks in training only (as the Context AE).
-  Tensor x_ce = is_training() ? x * context_mask(x, generator(), mask_) : x;
+  Tensor x_ce = is_training() ? x * context_mask(x, noise(), mask_) : x;
   Tensor l1_ce = l1_loss(decode(encode_mu(x_ce)), ce_target_masked_ ? x_ce : x, Reduction::batch_mean);
   return {l1 + kl * kl_weight_ + l1_ce, {{"l1", l1}, {"kl", kl}, {"l1_ce", l1_ce}}};
 }

@@ -127,7 +127,7 @@ ReconstructionTrainer::ReconstructionTrainer(const TrainConfig& cfg, const model
   gen_ = std::make_unique<Generator>(cfg_.seed);
   model_ = spec_.make(*gen_);
   check(model_ != nullptr, "train: the constructor of model '", spec_.name, "' returned no model");
-  nn::set_dropout_generator(*model_, gen_.get());
+  model_->set_generator(gen_.get());  // every training draw of the model: dropout, ε, masks
   AdamOptions ao;
   ao.lr = cfg_.lr;
   ao.beta1 = cfg_.beta1;

@@ -27,8 +27,9 @@
 //   * the model is built with ModelSpec::make(g) from a trainer-owned Generator g seeded with
 //     TrainConfig::seed (so its initial weights depend on the seed only). CONTRACT with models/:
 //     a model draws every training-time random number (dropout masks, VAE ε, context masks)
-//     either from that g (kept by pointer; it outlives the model) or from uad::default_generator().
-//     The trainer also points every nn::Dropout of the model at g (set_dropout_generator);
+//     from ReconstructionModel::noise(), which the trainer points at g (set_generator, which also
+//     sets every nn::Dropout of the tree); a model that still draws from uad::default_generator()
+//     is reproducible too, by the next point;
 //   * the trainer seeds default_generator() (a process-wide side effect) and saves the state
 //     (seed, offset) of both generators in every checkpoint; resume restores them;
 //   * validation noise is fixed: before validating, both generators are set to a fixed
