@@ -12,6 +12,10 @@ void add_smoke_command(CLI::App& app);
 /// `uad data prepare`: builds a dataset folder (views + manifest.json) from healthy volumes and patients.
 void add_data_command(CLI::App& app);
 void add_train_command(CLI::App& app);  ///< `uad train`: trains a reconstruction model into a run folder (train/trainer.h).
-void add_models_command(CLI::App& app);  ///< `uad models`: the registry as a table (name, input shape, parameters, source).
+void add_models_command(CLI::App& app);
+/// `uad detect`: one scan → reconstruction, anomaly map, segmentation (NIfTI), overview PNG, result.json.
+void add_detect_command(CLI::App& app);
+/// `uad evaluate`: runs side by side on a dataset's test splits → study.md / .csv / .json.
+void add_evaluate_command(CLI::App& app);  ///< `uad models`: the registry as a table (name, input shape, parameters, source).
 
 }  // namespace uad::cli

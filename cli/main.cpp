@@ -5,13 +5,15 @@
 #include "cli/commands.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"uad — unsupervised anomaly detection in brain MRI and head CT (engine core)"};
+  CLI::App app{"uad — unsupervised anomaly detection in brain MRI and head CT"};
   app.require_subcommand(1);
   uad::cli::add_info_command(app);
   uad::cli::add_smoke_command(app);
   uad::cli::add_data_command(app);
   uad::cli::add_train_command(app);
   uad::cli::add_models_command(app);
+  uad::cli::add_detect_command(app);
+  uad::cli::add_evaluate_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

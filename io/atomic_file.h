@@ -6,7 +6,10 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <string>
+
+#include "tensor/error.h"
 
 namespace uad::io {
 
@@ -36,6 +39,22 @@ inline bool commit_temp(const std::string& tmp, const std::string& dest, bool ok
     return false;
   }
   return true;
+}
+
+/// Writes `text` to `dest` atomically (temporary file + rename). Throws uad::Error naming `dest`
+/// when the file cannot be written (missing directory, full disk); `dest` is then untouched.
+inline void write_text_file_atomic(const std::string& dest, const std::string& text) {
+  const std::string tmp = temp_path_for(dest);
+  bool ok = false;
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (f) {
+      f.write(text.data(), (std::streamsize)text.size());
+      f.flush();
+      ok = (bool)f;
+    }
+  }
+  check(commit_temp(tmp, dest, ok), "cannot write '", dest, "'");
 }
 
 }  // namespace uad::io

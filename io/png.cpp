@@ -92,6 +92,19 @@ bool png_read_all(FILE* f, PngImage* img, PngErr* err) {
   return true;
 }
 
+/// Writes 8-bit rows (C = 1 grey or 3 RGB) to `path` through a temporary file + rename.
+void write_pixels(const std::string& path, std::vector<png_byte>& px, int64_t H, int64_t W, int C, const char* op) {
+  std::vector<png_bytep> rows((size_t)H);
+  for (int64_t y = 0; y < H; ++y) rows[(size_t)y] = px.data() + y * W * C;
+  const std::string tmp = temp_path_for(path);
+  FILE* f = std::fopen(tmp.c_str(), "wb");
+  check(f != nullptr, op, ": ", path, ": cannot create a temporary file in the destination directory");
+  PngErr err;
+  bool ok = png_write_rows(f, (int)W, (int)H, C, rows.data(), &err);
+  ok = (std::fclose(f) == 0) && ok;
+  if (!commit_temp(tmp, path, ok)) fail(op, ": ", path, ": write failed (", err.msg, "); nothing was written");
+}
+
 Tensor mask_f32(const Tensor& m, const Shape& shape, size_t k) {
   check(m.defined() && m.shape() == shape, "write_png: overlay ", k, " has shape ", m.defined() ? m.shape() : Shape{},
         ", the slice ", shape);
@@ -134,16 +147,17 @@ void write_png(const std::string& path, const Tensor& slice, double lo, double h
         }
       }
   }
-  std::vector<png_bytep> rows((size_t)H);
-  for (int64_t y = 0; y < H; ++y) rows[(size_t)y] = px.data() + y * W * C;
+  write_pixels(path, px, H, W, C, "write_png");
+}
 
-  const std::string tmp = temp_path_for(path);
-  FILE* f = std::fopen(tmp.c_str(), "wb");
-  check(f != nullptr, "write_png: ", path, ": cannot create a temporary file in the destination directory");
-  PngErr err;
-  bool ok = png_write_rows(f, (int)W, (int)H, C, rows.data(), &err);
-  ok = (std::fclose(f) == 0) && ok;
-  if (!commit_temp(tmp, path, ok)) fail("write_png: ", path, ": write failed (", err.msg, "); nothing was written");
+void write_png_rgb(const std::string& path, const Tensor& rgb) {
+  check(rgb.defined() && rgb.dim() == 3 && rgb.size(2) == 3 && rgb.dtype() == DType::u8, "write_png_rgb: ", path,
+        ": expected u8 [H,W,3], got ", rgb.defined() ? rgb.shape() : Shape{});
+  const int64_t H = rgb.size(0), W = rgb.size(1);
+  check(H >= 1 && W >= 1 && H <= (1 << 15) && W <= (1 << 15), "write_png_rgb: ", path, ": unsupported size ", rgb.shape());
+  Tensor c = rgb.contiguous();
+  std::vector<png_byte> px(c.data<uint8_t>(), c.data<uint8_t>() + H * W * 3);
+  write_pixels(path, px, H, W, 3, "write_png_rgb");
 }
 
 Tensor read_png(const std::string& path) {

@@ -31,6 +31,10 @@ struct PngOverlay {
 void write_png(const std::string& path, const Tensor& slice, double lo, double hi,
                const std::vector<PngOverlay>& overlays = {});
 
+/// Writes an RGB picture u8 [H,W,3] (row 0 at the top) as an 8-bit PNG, atomically as write_png.
+/// Throws uad::Error when the tensor is not u8 [H,W,3] or writing fails.
+void write_png_rgb(const std::string& path, const Tensor& rgb);
+
 /// Reads a PNG as u8 [H,W,C] with C = 1 (grey), 2 (grey+alpha), 3 (RGB) or 4 (RGBA); palettes
 /// are expanded to RGB and 16-bit samples reduced to 8. Throws uad::Error naming the file when
 /// it is missing or not a valid PNG.

@@ -104,7 +104,10 @@ class Baur2018Model : public ReconstructionModel {
   /// Σ_pix|x − x̂| / N (+ kl_weight·KL for a VAE, always on a sampled z). Parts {"l1"} or
   /// {"l1", "kl"}.
   LossTerms loss(const Tensor& x) override;
-  void set_mc_sampling(bool on) { mc_sampling_ = on; }
+  bool set_mc_sampling(bool on) override {
+    mc_sampling_ = on;
+    return true;
+  }
   const Baur2018Config& config() const { return cfg_; }
   std::string type_name() const override;
 

@@ -33,6 +33,20 @@ class ReconstructionModel : public nn::Module {
   /// The training loss on a batch of healthy x (call in train mode), with its terms.
   virtual LossTerms loss(const Tensor& x) = 0;
   Tensor forward(const Tensor& x) override { return reconstruct(x); }
+  /// An image-level anomaly score per sample, [N] f32, for models that define their own (the
+  /// f-AnoGAN score A(x) of 001, "Anomaly score"). The default returns an undefined Tensor: the
+  /// evaluation then scores an image by its anomaly map (eval/evaluate.h).
+  virtual Tensor image_score(const Tensor& x) {
+    (void)x;
+    return Tensor();
+  }
+  /// Monte-Carlo sampling of the latent at inference (the Bayesian VAE of 003 §III.B: decode
+  /// z = μ + ε·σ in eval mode too). Returns false (and does nothing) for models without a
+  /// sampled latent; VAEs override it and return true.
+  virtual bool set_mc_sampling(bool on) {
+    (void)on;
+    return false;
+  }
   /// The generator of every random draw of the model — dropout masks (set on every Dropout of
   /// the tree, so call after construction), a VAE's ε, context masks. nullptr (the default)
   /// means default_generator(). Not owned: g must outlive the model's use. Trainers point it at

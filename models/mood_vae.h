@@ -86,7 +86,10 @@ class MoodVAE : public ReconstructionModel {
   Tensor reconstruct(const Tensor& x) override;
   /// The ELBO per config().loss on a sampled z; parts {"l1", "kl"} (each reduced as the total).
   LossTerms loss(const Tensor& x) override;
-  void set_mc_sampling(bool on) { mc_sampling_ = on; }
+  bool set_mc_sampling(bool on) override {
+    mc_sampling_ = on;
+    return true;
+  }
   const MoodVAEConfig& config() const { return cfg_; }
   std::string type_name() const override { return "MoodVAE"; }
 

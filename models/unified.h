@@ -174,7 +174,10 @@ class UnifiedVAE : public UnifiedModel {
   Tensor reconstruct(const Tensor& x) override;
   LossTerms loss(const Tensor& x) override;
   /// Monte-Carlo reconstructions (the Bayesian VAE, 003 §III.B): sample z in eval mode too.
-  void set_mc_sampling(bool on) { mc_sampling_ = on; }
+  bool set_mc_sampling(bool on) override {
+    mc_sampling_ = on;
+    return true;
+  }
   /// KL(q ‖ N(0,I)) per the formula above, averaged over the batch: [] (0-d).
   static Tensor kl_term(const Posterior& q);
   std::string type_name() const override { return "UnifiedVAE"; }

@@ -4,7 +4,7 @@
 set -euo pipefail
 pkgs=(cmake g++ make ccache pkg-config libopenblas-dev libdnnl-dev libgtest-dev libbenchmark-dev libcli11-dev libnifti2-dev libpng-dev libboost-context-dev nlohmann-json3-dev mricron-data insighttoolkit5-examples)
 if [[ "${1:-}" == "--tests" ]]; then
-  pkgs+=(clang libclang-rt-14-dev libomp-14-dev python3 python3-numpy python3-torch python3-nibabel python3-scipy)
+  pkgs+=(clang libclang-rt-14-dev libomp-14-dev python3 python3-numpy python3-torch python3-nibabel python3-scipy python3-sklearn)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <limits>
 
+#include "kernels/common/resample_index.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/loops.h"
 
@@ -22,9 +23,7 @@ Ext ext_of(const Shape& s) { return {s[0], s[1], s[2], s[3]}; }
 
 /// Cells [lo, hi) of the window of output index o along one dim, clipped to [0, n).
 inline void bounds(int64_t o, int64_t k, int64_t s, int64_t p, int64_t n, int64_t& lo, int64_t& hi) {
-  lo = o * s - p;
-  hi = std::min(lo + k, n);
-  lo = std::max<int64_t>(lo, 0);
+  fn::pool_window(o, k, s, p, n, lo, hi);
 }
 
 int64_t window_volume(const PoolWindow& w) { return w.k[0] * w.k[1] * w.k[2]; }

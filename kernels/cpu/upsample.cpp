@@ -8,17 +8,13 @@
 #include <cmath>
 #include <cstring>
 
+#include "kernels/common/resample_index.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/loops.h"
 
 namespace uad::cpu {
 
-int64_t nearest_source(int64_t dst, int64_t n_in, int64_t n_out) {
-  if (n_out == n_in) return dst;
-  if (n_out == 2 * n_in) return dst >> 1;
-  const float scale = (float)n_in / (float)n_out;
-  return std::min<int64_t>((int64_t)std::floor((float)dst * scale), n_in - 1);
-}
+int64_t nearest_source(int64_t dst, int64_t n_in, int64_t n_out) { return fn::nearest_source(dst, n_in, n_out); }
 
 template <class T> LinearCoeffs<T> linear_coeffs(int64_t n_in, int64_t n_out, bool align_corners) {
   LinearCoeffs<T> c;
