@@ -1,17 +1,21 @@
-// `uad train`: trains a reconstruction model of the registry (models/model.h) on a dataset folder
-// built by `uad data prepare`, into a run folder (train/trainer.h: config.json, last.safetensors
-// every epoch, best.safetensors, log.jsonl). Values come from the defaults, the run's own
-// config.json on --resume, a --config JSON file, then the explicit options (train/config.h).
+// `uad train`: trains a model of the registry (models/model.h) on a dataset folder built by
+// `uad data prepare`, into a run folder (config.json, last.safetensors every epoch,
+// best.safetensors, log.jsonl): reconstruction models with train/trainer.h, the f-AnoGAN models
+// (models::is_adversarial: TrainerKind::wgan_gp_izif) with train/gan_trainer.h. Values come from
+// the defaults, the run's own config.json on --resume, a --config JSON file, then the explicit
+// options (train/config.h).
 #include <cstdio>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "cli/commands.h"
+#include "models/fanogan3d.h"
 #include "models/model.h"
 #include "tensor/device.h"
 #include "train/config.h"
 #include "train/progress.h"
+#include "train/gan_trainer.h"
 #include "train/trainer.h"
 
 namespace uad::cli {
@@ -33,6 +37,33 @@ struct TrainCli {
   int64_t kill_after_steps = 0;
 };
 
+/// `uad train` for the f-AnoGAN models (TrainerKind::wgan_gp_izif): WGAN-GP for G and D, then
+/// izi_f for E (train/gan_trainer.h).
+void run_adversarial(const TrainCli& c, const train::TrainConfig& cfg, const models::ModelSpec& spec) {
+  train::AdversarialTrainer trainer(cfg, spec, c.resume);
+  std::printf("%s %s (%lld parameters) adversarially on %s/%s: %lld training and %lld validation items, batch %lld, "
+              "%lld WGAN-GP epochs (n_critic %lld, lambda %g, Adam beta (%g, %g)) then up to %lld encoder epochs "
+              "(izi_f, kappa %g) -> %s\n",
+              trainer.resumed() ? "resuming" : "training", spec.name.c_str(),
+              (long long)trainer.model().num_parameters(), cfg.data.c_str(), cfg.view.c_str(),
+              (long long)trainer.train_size(), (long long)trainer.val_size(), (long long)cfg.batch_size,
+              (long long)trainer.gan_epochs(), (long long)cfg.n_critic, cfg.gp_lambda, trainer.gan_beta1(),
+              cfg.gan_beta2, (long long)cfg.epochs, trainer.kappa(), cfg.out.c_str());
+  if (trainer.resumed())
+    std::printf("continuing after epoch %lld (step %lld)\n", (long long)trainer.state().epoch,
+                (long long)trainer.state().step);
+  std::fflush(stdout);
+  const train::TrainResult r = trainer.run(c.kill_after_steps);
+  if (r.killed) {
+    std::printf("stopped after %lld steps (--kill-after-steps); resume with --resume\n", (long long)c.kill_after_steps);
+    return;
+  }
+  std::printf("done: %lld epochs, %lld steps in %s%s; best validation izi_f loss %.6g at epoch %lld -> %s\n",
+              (long long)r.epochs_done, (long long)r.steps, train::format_duration(r.seconds).c_str(),
+              r.early_stopped ? " (early stopping)" : "", r.best_val, (long long)r.best_epoch,
+              train::best_checkpoint_path(cfg.out).c_str());
+}
+
 void run_train(TrainCli& c) {
   std::vector<std::pair<std::string, std::string>> overrides;
   for (const auto& k : c.keys)
@@ -44,6 +75,10 @@ void run_train(TrainCli& c) {
   std::string note;
   select_device(cfg.device, &note);
   if (!note.empty()) std::printf("%s\n", note.c_str());
+  if (models::is_adversarial(spec)) {
+    run_adversarial(c, cfg, spec);
+    return;
+  }
   train::ReconstructionTrainer trainer(cfg, spec, c.resume);
   std::printf("%s %s (%lld parameters) on %s/%s: %lld training and %lld validation slices, batch %lld -> %s\n",
               trainer.resumed() ? "resuming" : "training", spec.name.c_str(),
@@ -73,8 +108,8 @@ void add_train_command(CLI::App& app) {
   static TrainCli c;
   auto* cmd = app.add_subcommand(
       "train",
-      "Train a reconstruction model on a prepared dataset (Adam, early stopping on the validation loss, a checkpoint "
-      "every epoch, exact --resume)");
+      "Train a model on a prepared dataset (reconstruction models: Adam, early stopping on the validation loss; "
+      "f-AnoGAN models: WGAN-GP, then the izi_f encoder with early stopping; a checkpoint every epoch, exact --resume)");
   const train::TrainConfig d;
   struct Spec {
     const char* flag;
@@ -101,6 +136,14 @@ void add_train_command(CLI::App& app) {
       {"--seed", "UINT", "seed", "seed of the initialisation, the shuffle and every training noise (default 0)"},
       {"--max-train-batches", "INT", "max_train_batches", "only the first N batches of each epoch (quick runs; 0 = all)"},
       {"--max-val-batches", "INT", "max_val_batches", "only the first N validation batches (0 = all)"},
+      {"--gan-epochs", "INT", "gan_epochs",
+       "f-AnoGAN models: WGAN-GP epochs before the encoder's (default 0 = the same as --epochs)"},
+      {"--n-critic", "INT", "n_critic", "f-AnoGAN models: critic steps per generator step (default 5)"},
+      {"--gp-lambda", "FLOAT", "gp_lambda", "f-AnoGAN models: gradient-penalty weight (default 10)"},
+      {"--kappa", "FLOAT", "kappa", "f-AnoGAN models: izi_f feature-loss weight (default: the model's, 1)"},
+      {"--gan-beta1", "FLOAT", "gan_beta1",
+       "f-AnoGAN models: WGAN-GP Adam beta1 (default: the model's paper value, 0.5 for fanogan, 0 for fanogan3d)"},
+      {"--gan-beta2", "FLOAT", "gan_beta2", "f-AnoGAN models: WGAN-GP Adam beta2 (default 0.9)"},
   };
   c.keys.reserve(specs.size());  // the options keep pointers into the strings
   for (const auto& s : specs) {

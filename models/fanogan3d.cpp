@@ -1,6 +1,7 @@
 // The 3-D f-AnoGAN networks (models/fanogan3d.h).
 #include "models/fanogan3d.h"
 
+
 #include "tensor/autograd.h"
 #include "tensor/error.h"
 #include "tensor/ops.h"
@@ -155,12 +156,12 @@ Tensor FAnoGAN3d::anomaly_score(const Tensor& x) {
 std::vector<ModelSpec> fanogan_family() {
   const Fanogan3dConfig c;
   const int64_t s = Fanogan3dConfig::kSize;
-  return {
-      {"fanogan3d", Shape{1, s, s, s},
-       "001 §2 (3-D f-AnoGAN, latent 2500, tanh encoder, WGAN-GP critic with layer norm); domain_spec §3-4 "
-       "(Kwon et al. 3-D brain GAN); train with train/wgan_gp.h",
-       [c](Generator& g) -> std::shared_ptr<ReconstructionModel> { return std::make_shared<FAnoGAN3d>(c, g); }},
-  };
+  ModelSpec spec{"fanogan3d", Shape{1, s, s, s},
+                 "001 §2 (3-D f-AnoGAN, latent 2500, tanh encoder, WGAN-GP critic with layer norm); domain_spec §3-4 "
+                 "(Kwon et al. 3-D brain GAN); trained by train/gan_trainer.h",
+                 [c](Generator& g) -> std::shared_ptr<ReconstructionModel> { return std::make_shared<FAnoGAN3d>(c, g); }};
+  mark_adversarial(spec);
+  return {spec};
 }
 
 }  // namespace uad::models

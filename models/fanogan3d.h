@@ -74,6 +74,29 @@ class FeatureCritic : public nn::Module {
   Tensor forward(const Tensor& x) override { return score_and_features(x).score; }
 };
 
+/// What the adversarial trainer (train/gan_trainer.h) needs of an f-AnoGAN-style model, so that
+/// one trainer serves the 2-D and 3-D models: the three networks, the latent size of G's input
+/// z ~ N(0, I), the map from the data range [0,1] to the networks' range, κ of izi_f (Eq. 6 of
+/// 001) and the model paper's Adam β1 for the WGAN-GP phase (β2 = 0.9 in both).
+class GanModel {
+ public:
+  virtual ~GanModel() = default;
+  /// G: z [N, latent_dim()] → x̃ (the shape of a network-range batch).
+  virtual nn::Module& generator() = 0;
+  /// D: score [N,1] and features f(x).
+  virtual FeatureCritic& critic() = 0;
+  /// E: x (network range) → z [N, latent_dim()].
+  virtual nn::Module& encoder() = 0;
+  virtual int64_t latent_dim() const = 0;
+  /// x of the ReconstructionModel contract ([0,1]) → the networks' range.
+  virtual Tensor to_network_range(const Tensor& x) const = 0;
+  /// izi_f feature weight κ.
+  virtual double kappa() const = 0;
+  /// Adam β1 of the WGAN-GP phase in the model's paper (0 for 001 / Gulrajani, 0.5 for [SD]).
+  virtual double default_gan_beta1() const = 0;
+};
+
+
 /// The conv stack shared by critic and encoder: children conv1..conv5, norm2..norm4.
 /// x: [N,1,64³] → (head [N,out,1,1,1], hidden [N,8c,4³]). Throws uad::Error naming the model
 /// and x's shape unless x is [N,1,64,64,64].
@@ -145,7 +168,7 @@ IzifTerms izif_terms(nn::Module& encoder, nn::Module& generator, FeatureCritic& 
 /// adversarial training; train G and D with train/wgan_gp.h (gan_iteration), E with
 /// encoder_izif_step (G and D frozen), never with the reconstruction trainer alone (which would
 /// step G and D as well; train/wgan_gp.h freezes them). Inputs per cfg.unit_range_input.
-class FAnoGAN3d : public ReconstructionModel {
+class FAnoGAN3d : public ReconstructionModel, public GanModel {
  public:
   FAnoGAN3d(const Fanogan3dConfig& cfg, Generator& g);
   Tensor reconstruct(const Tensor& x) override;
@@ -153,12 +176,18 @@ class FAnoGAN3d : public ReconstructionModel {
   /// A(x) per sample ([N]) of 001 "Anomaly score" / [FA]: mean_vox (x − x̃)² + κ·mean_feat
   /// (f(x) − f(x̃))², in network range, without recording.
   Tensor anomaly_score(const Tensor& x);
+  /// The image-level score of the evaluation (ReconstructionModel::image_score) = anomaly_score.
+  Tensor image_score(const Tensor& x) override { return anomaly_score(x); }
   /// x in the model's input convention → network range [−1,1].
   Tensor to_net(const Tensor& x) const;
   const Fanogan3dConfig& config() const { return cfg_; }
-  Generator3d& generator() { return *gen_; }
-  Critic3d& critic() { return *critic_; }
-  Encoder3d& encoder() { return *enc_; }
+  Generator3d& generator() override { return *gen_; }
+  Critic3d& critic() override { return *critic_; }
+  Encoder3d& encoder() override { return *enc_; }
+  int64_t latent_dim() const override { return cfg_.latent; }
+  Tensor to_network_range(const Tensor& x) const override { return to_net(x); }
+  double kappa() const override { return cfg_.kappa; }
+  double default_gan_beta1() const override { return 0.0; }  // 001 / Gulrajani et al.: β = (0, 0.9)
   std::string type_name() const override { return "FAnoGAN3d"; }
 
  private:

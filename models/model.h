@@ -62,15 +62,27 @@ class ReconstructionModel : public nn::Module {
   Generator* noise_ = nullptr;
 };
 
+/// How a model is trained (which trainer `uad train` runs).
+enum class TrainerKind {
+  reconstruction,  ///< train/trainer.h ReconstructionTrainer: minimise loss(x) on healthy slices
+  wgan_gp_izif,    ///< train/gan_trainer.h: WGAN-GP on G and D, then the izi_f encoder (f-AnoGAN, 001)
+};
+
 /// One registry entry: the model's name (as typed on the command line), its input shape
-/// [1,H,W] or [1,D,H,W] (without the batch dim), the paper it comes from, and a constructor
-/// taking the Philox generator used for its initialisation.
+/// [1,H,W] or [1,D,H,W] (without the batch dim), the paper it comes from, a constructor taking
+/// the Philox generator used for its initialisation, and the trainer it needs.
 struct ModelSpec {
   std::string name;
   Shape input_shape;
   std::string source;  // e.g. "003 §3.2 (unified AE, dense bottleneck); domain_spec §1.2"
   std::function<std::shared_ptr<ReconstructionModel>(Generator&)> make;
+  TrainerKind trainer = TrainerKind::reconstruction;
 };
+
+/// Marks an entry as trained adversarially (TrainerKind::wgan_gp_izif).
+inline void mark_adversarial(ModelSpec& spec) { spec.trainer = TrainerKind::wgan_gp_izif; }
+/// True when `spec` is trained by train/gan_trainer.h.
+inline bool is_adversarial(const ModelSpec& spec) { return spec.trainer == TrainerKind::wgan_gp_izif; }
 
 /// Every registered model, in a stable order.
 const std::vector<ModelSpec>& registry();

@@ -2,6 +2,7 @@
 #include <string>
 
 #include "models/baur2018.h"
+#include "models/fanogan2d.h"
 #include "models/fanogan3d.h"
 #include "models/model.h"
 #include "models/mood_vae.h"
@@ -35,7 +36,7 @@ std::vector<ModelSpec> unified_family() {
 /// header) here — one line.
 std::vector<ModelSpec> build_registry() {
   std::vector<ModelSpec> r;
-  for (auto family : {unified_family, baur2018_family, fanogan_family, mood_family}) {
+  for (auto family : {unified_family, fanogan2d_family, baur2018_family, fanogan_family, mood_family}) {
     std::vector<ModelSpec> f = family();
     r.insert(r.end(), f.begin(), f.end());
   }

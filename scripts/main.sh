@@ -1,17 +1,65 @@
 #!/usr/bin/env bash
-# The main job: installs dependencies, builds, and runs uad on this machine (CPU when no GPU).
-# Until training and detection land it does what exists end to end:
-#  1. builds the default dataset (Colin27 + the ITK T1 from Debian packages, plus the MSLUB
-#     patient and the IXI subject when ../shared/data exists) into runs/data, with previews;
-#  2. trains the unified dense autoencoder (paper 003) for 3 epochs on the healthy training
-#     slices (128x128), validating each epoch, into runs/ae_dense (checkpoints, log.jsonl);
-#  3. the engine smoke run: a tiny autoencoder trained for a few Adam steps on synthetic slices,
-#     printing its loss.
+# The main job (issue 7): one command, end to end on real brain volumes, on the CPU when no GPU.
+#  1. installs what it needs (apt, idempotent) and builds uad;
+#  2. prepares the default dataset into runs/data: augmented healthy copies of Colin27 for
+#     training/validation, synthetic anomalies on other subjects for testing (Debian packages),
+#     plus the MSLUB patient with its real lesion mask and the IXI subject when ../shared/data
+#     (or the folder given as `--data DIR`, same layout) is present;
+#  3. trains the unified dense AE, the unified VAE and — when the budget allows — the unified
+#     2-D f-AnoGAN (paper 003) on the healthy 128x128 training slices, into runs/<model>;
+#  4. evaluates them (and the VAE with You et al.'s restoration) on every test split, with the
+#     operating point at the 98th percentile of the healthy validation maps, and writes
+#     runs/study/: study.md/.csv/.json, metrics.json, cases/ (NIfTI outputs and a panel per case)
+#     and report.html (self-contained: tables and pictures).
+# Settings are sized for about 20 minutes on 2 CPU cores; override with the environment:
+#   UAD_AE_EPOCHS, UAD_VAE_EPOCHS, UAD_GAN_EPOCHS (0 = skip f-AnoGAN), UAD_RESTORATION_STEPS,
+#   UAD_MAX_VOLUMES (per test split; 0 = all).
 set -euo pipefail
+data_dir=""
+while (( $# )); do
+  case $1 in
+    --data) data_dir=$(realpath "$2"); shift 2 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    *) echo "main.sh: unknown argument '$1' (usage: bash scripts/main.sh [--data DIR])" >&2; exit 2 ;;
+  esac
+done
 cd "$(dirname "$0")/.."
-bash scripts/install_deps.sh
-UAD_CUDA=OFF bash scripts/build.sh -DUAD_BUILD_TESTS=OFF -DUAD_BUILD_BENCH=OFF
-./build/uad data prepare --out runs/data --overwrite
-rm -rf runs/ae_dense
-./build/uad train --model ae_dense --data runs/data --out runs/ae_dense --epochs 3 --lr 3e-4
-./build/uad smoke "$@"
+ae_epochs=${UAD_AE_EPOCHS:-12}
+vae_epochs=${UAD_VAE_EPOCHS:-12}
+gan_epochs=${UAD_GAN_EPOCHS:-2}
+restoration_steps=${UAD_RESTORATION_STEPS:-10}
+max_volumes=${UAD_MAX_VOLUMES:-0}
+stages=()
+t_start=$SECONDS
+stage() {  # stage NAME -- command...
+  local name=$1; shift 2
+  local t0=$SECONDS
+  echo "== $name"
+  "$@"
+  stages+=(--stage-time "$name=$((SECONDS - t0))")
+}
+stage "install dependencies" -- bash scripts/install_deps.sh
+stage "build" -- env UAD_CUDA=OFF bash scripts/build.sh -DUAD_BUILD_TESTS=OFF -DUAD_BUILD_BENCH=OFF
+uad=./build/uad
+$uad info | head -3
+data_args=()
+[[ -n "$data_dir" ]] && data_args=(--shared-data "$data_dir")
+stage "prepare dataset" -- $uad data prepare --out runs/data --overwrite "${data_args[@]}"
+train() {  # train MODEL EPOCHS LR
+  rm -rf "runs/$1"
+  $uad train --model "$1" --data runs/data --out "runs/$1" --epochs "$2" --lr "$3" --seed 1
+}
+stage "train ae_dense ($ae_epochs epochs)" -- train ae_dense "$ae_epochs" 3e-4
+stage "train vae ($vae_epochs epochs)" -- train vae "$vae_epochs" 3e-4
+runs=(--run runs/ae_dense --run runs/vae --run runs/vae:restoration)
+if (( gan_epochs > 0 )); then
+  stage "train fanogan ($gan_epochs epochs per phase)" -- train fanogan "$gan_epochs" 1e-4
+  runs+=(--run runs/fanogan)
+fi
+rm -rf runs/study
+stage "evaluate and report" -- $uad evaluate "${runs[@]}" --data runs/data --out runs/study --report \
+  --restoration-steps "$restoration_steps" --restoration-lr 5e-3 --max-volumes "$max_volumes" \
+  --note "Trained on augmented copies of one healthy brain (Colin27); tested on other subjects with synthetic anomalies and, when present, a real MS patient." \
+  --note "Operating point: 98th percentile of the anomaly maps of the healthy validation volumes (no labels used)." \
+  "${stages[@]}"
+echo "main job done in $((SECONDS - t_start)) s: runs/study/report.html"

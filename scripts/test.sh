@@ -14,11 +14,12 @@ UAD_CUDA=OFF bash scripts/build.sh -DUAD_BUILD_TESTS=ON -DUAD_BUILD_BENCH=ON
 if command -v nvcc >/dev/null || [[ -x /usr/local/cuda/bin/nvcc ]]; then
   stage "build (CUDA on, compile and link only: no GPU here)"
   cmake -S . -B build-cuda -DCMAKE_BUILD_TYPE=Release -DUAD_CUDA=ON -DUAD_BUILD_TESTS=ON -DUAD_BUILD_BENCH=OFF >/dev/null
-  cmake --build build-cuda -j"$(nproc)" --target uad test_cuda_kernels test_sim_postprocess
+  cmake --build build-cuda -j"$(nproc)" --target uad test_cuda_kernels test_sim_postprocess test_sim_runtime
   ./build-cuda/uad info
   # The real-GPU kernel tests: they run on a device, or skip saying why.
   ./build-cuda/tests/test_cuda_kernels --gtest_brief=1
   ./build-cuda/tests/test_sim_postprocess --gtest_brief=1
+  ./build-cuda/tests/test_sim_runtime --gtest_brief=1
 fi
 stage "CUDA simulator (kernels/cuda/*.cu under g++ on Boost.Context fibers, AddressSanitizer; index order and shuffled)"
 cmake -S . -B build-sim -DCMAKE_BUILD_TYPE=Release -DUAD_CUDA=OFF -DUAD_CUDA_SIM=ON -DUAD_SIM_ASAN=ON \

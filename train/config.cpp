@@ -46,6 +46,12 @@ const std::vector<Key>& table() {
       {"max_train_batches", &TrainConfig::max_train_batches},
       {"max_val_batches", &TrainConfig::max_val_batches},
       {"progress", &TrainConfig::progress},
+      {"gan_epochs", &TrainConfig::gan_epochs},
+      {"n_critic", &TrainConfig::n_critic},
+      {"gp_lambda", &TrainConfig::gp_lambda},
+      {"kappa", &TrainConfig::kappa},
+      {"gan_beta1", &TrainConfig::gan_beta1},
+      {"gan_beta2", &TrainConfig::gan_beta2},
   };
   return t;
 }
@@ -198,6 +204,14 @@ void validate_config(const TrainConfig& c) {
   check(c.max_val_batches >= 0, "train: max_val_batches must be >= 0, got ", c.max_val_batches);
   check(c.val_metric == "loss" || c.val_metric == "l1", "train: val_metric must be 'loss' or 'l1', got '", c.val_metric,
         "'");
+  check(c.gan_epochs >= 0, "train: gan_epochs must be >= 0 (0 = the same as epochs), got ", c.gan_epochs);
+  check(c.n_critic >= 1, "train: n_critic must be >= 1, got ", c.n_critic);
+  check(std::isfinite(c.gp_lambda) && c.gp_lambda >= 0, "train: gp_lambda must be a finite number >= 0, got ",
+        c.gp_lambda);
+  check(std::isfinite(c.kappa), "train: kappa must be finite (< 0 = the model's value), got ", c.kappa);
+  check(std::isfinite(c.gan_beta1) && c.gan_beta1 < 1, "train: gan_beta1 must be < 1 (< 0 = the model's value), got ",
+        c.gan_beta1);
+  check(c.gan_beta2 >= 0 && c.gan_beta2 < 1, "train: gan_beta2 must be in [0,1), got ", c.gan_beta2);
 }
 
 }  // namespace uad::train

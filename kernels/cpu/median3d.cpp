@@ -314,6 +314,14 @@ const Plan& plan_for(int k) {
 // unrolled by fold expressions over local vectors, so the compiler keeps values in registers
 // instead of the interpreter's load/store per compare-exchange (≈ 2× faster).
 
+// The compile-time networks need constexpr std::vector (C++20 P0784), which GCC ≥ 12 evaluates
+// but clang 14 with libstdc++ 12 does not; clang builds (the fuzzing build) use the interpreter.
+#if defined(__clang__)
+#define UAD_MEDIAN_FIXED_NETWORKS 0
+#else
+#define UAD_MEDIAN_FIXED_NETWORKS 1
+#endif
+
 /// Function running one stage for x in [x0, x1) (whole blocks of 8, see run()).
 using StageFn = void (*)(const float* const* in, float* const* out, int64_t x0, int64_t x1);
 
@@ -322,7 +330,7 @@ struct Runners {
   StageFn column = nullptr, slab = nullptr, shared1 = nullptr, fin = nullptr;
 };
 
-#if defined(__AVX__)
+#if defined(__AVX__) && UAD_MEDIAN_FIXED_NETWORKS
 constexpr int kMaxLoad = 160, kMaxOps = 640, kMaxStore = 64;
 
 struct FixedProgram {
@@ -386,7 +394,7 @@ template <int K> Runners fixed_runners() {
 #endif
 
 Runners runners_for(int k) {
-#if defined(__AVX__)
+#if defined(__AVX__) && UAD_MEDIAN_FIXED_NETWORKS
   if (k == 3) return fixed_runners<3>();
   if (k == 5) return fixed_runners<5>();
 #endif
