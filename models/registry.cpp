@@ -4,8 +4,11 @@
 #include "models/baur2018.h"
 #include "models/fanogan2d.h"
 #include "models/fanogan3d.h"
+#include "models/gmvae.h"
 #include "models/model.h"
 #include "models/mood_vae.h"
+#include "models/scale_space_ae.h"
+#include "models/skip_ae.h"
 #include "models/unified.h"
 
 namespace uad::models {
@@ -36,7 +39,8 @@ std::vector<ModelSpec> unified_family() {
 /// header) here — one line.
 std::vector<ModelSpec> build_registry() {
   std::vector<ModelSpec> r;
-  for (auto family : {unified_family, fanogan2d_family, baur2018_family, fanogan_family, mood_family}) {
+  for (auto family : {unified_family, fanogan2d_family, gmvae_family, skip_ae_family, scale_space_family,
+                      baur2018_family, fanogan_family, mood_family}) {
     std::vector<ModelSpec> f = family();
     r.insert(r.end(), f.begin(), f.end());
   }
