@@ -12,8 +12,9 @@
 #     runs/study/: study.md/.csv/.json, metrics.json, cases/ (NIfTI outputs and a panel per case)
 #     and report.html (self-contained: tables and pictures).
 # Settings are sized for about 20 minutes on 2 CPU cores; override with the environment:
-#   UAD_AE_EPOCHS, UAD_VAE_EPOCHS, UAD_GAN_EPOCHS (0 = skip f-AnoGAN), UAD_RESTORATION_STEPS,
-#   UAD_MAX_VOLUMES (per test split; 0 = all).
+#   UAD_AE_EPOCHS, UAD_VAE_EPOCHS, UAD_GAN_EPOCHS (WGAN-GP epochs; 0 = skip f-AnoGAN),
+#   UAD_ENCODER_EPOCHS (f-AnoGAN's izi_f encoder), UAD_RESTORATION_STEPS, UAD_MAX_VOLUMES (per
+#   test split; 0 = all).
 set -euo pipefail
 data_dir=""
 while (( $# )); do
@@ -26,7 +27,8 @@ done
 cd "$(dirname "$0")/.."
 ae_epochs=${UAD_AE_EPOCHS:-12}
 vae_epochs=${UAD_VAE_EPOCHS:-12}
-gan_epochs=${UAD_GAN_EPOCHS:-2}
+gan_epochs=${UAD_GAN_EPOCHS:-8}
+encoder_epochs=${UAD_ENCODER_EPOCHS:-3}
 restoration_steps=${UAD_RESTORATION_STEPS:-10}
 max_volumes=${UAD_MAX_VOLUMES:-0}
 stages=()
@@ -45,15 +47,17 @@ $uad info | head -3
 data_args=()
 [[ -n "$data_dir" ]] && data_args=(--shared-data "$data_dir")
 stage "prepare dataset" -- $uad data prepare --out runs/data --overwrite "${data_args[@]}"
-train() {  # train MODEL EPOCHS LR
-  rm -rf "runs/$1"
-  $uad train --model "$1" --data runs/data --out "runs/$1" --epochs "$2" --lr "$3" --seed 1
+train() {  # train MODEL EPOCHS LR [more uad train options]
+  local model=$1 epochs=$2 lr=$3; shift 3
+  rm -rf "runs/$model"
+  $uad train --model "$model" --data runs/data --out "runs/$model" --epochs "$epochs" --lr "$lr" --seed 1 "$@"
 }
 stage "train ae_dense ($ae_epochs epochs)" -- train ae_dense "$ae_epochs" 3e-4
 stage "train vae ($vae_epochs epochs)" -- train vae "$vae_epochs" 3e-4
 runs=(--run runs/ae_dense --run runs/vae --run runs/vae:restoration)
 if (( gan_epochs > 0 )); then
-  stage "train fanogan ($gan_epochs epochs per phase)" -- train fanogan "$gan_epochs" 1e-4
+  stage "train fanogan ($gan_epochs WGAN-GP + $encoder_epochs encoder epochs)" -- \
+    train fanogan "$encoder_epochs" 1e-4 --gan-epochs "$gan_epochs"
   runs+=(--run runs/fanogan)
 fi
 rm -rf runs/study
