@@ -15,6 +15,7 @@
 #include "tensor/device.h"
 #include "train/config.h"
 #include "train/progress.h"
+#include "train/adversarial_loop.h"
 #include "train/gan_trainer.h"
 #include "train/trainer.h"
 
@@ -64,6 +65,30 @@ void run_adversarial(const TrainCli& c, const train::TrainConfig& cfg, const mod
               train::best_checkpoint_path(cfg.out).c_str());
 }
 
+/// `uad train` for the VAE-GAN, AAE and AnoGAN models (TrainerKind::vae_gan, latent_adversarial, wgan_gp):
+/// train/adversarial_loop.h.
+void run_adversarial_loop(const TrainCli& c, const train::TrainConfig& cfg, const models::ModelSpec& spec) {
+  train::AdversarialLoopTrainer trainer(cfg, spec, c.resume);
+  std::printf("%s %s (%lld parameters, %s loop) on %s/%s: %lld training and %lld validation slices, batch %lld -> %s\n",
+              trainer.resumed() ? "resuming" : "training", spec.name.c_str(),
+              (long long)trainer.model().num_parameters(), trainer.loop_name(), cfg.data.c_str(), cfg.view.c_str(),
+              (long long)trainer.train_size(), (long long)trainer.val_size(), (long long)cfg.batch_size,
+              cfg.out.c_str());
+  if (trainer.resumed())
+    std::printf("continuing after epoch %lld (step %lld)\n", (long long)trainer.state().epoch,
+                (long long)trainer.state().step);
+  std::fflush(stdout);
+  const train::TrainResult r = trainer.run(c.kill_after_steps);
+  if (r.killed) {
+    std::printf("stopped after %lld steps (--kill-after-steps); resume with --resume\n", (long long)c.kill_after_steps);
+    return;
+  }
+  std::printf("done: %lld epochs, %lld steps in %s%s; best validation %s %.6g at epoch %lld -> %s\n",
+              (long long)r.epochs_done, (long long)r.steps, train::format_duration(r.seconds).c_str(),
+              r.early_stopped ? " (early stopping)" : "", cfg.val_metric.c_str(), r.best_val, (long long)r.best_epoch,
+              train::best_checkpoint_path(cfg.out).c_str());
+}
+
 void run_train(TrainCli& c) {
   std::vector<std::pair<std::string, std::string>> overrides;
   for (const auto& k : c.keys)
@@ -77,6 +102,11 @@ void run_train(TrainCli& c) {
   if (!note.empty()) std::printf("%s\n", note.c_str());
   if (models::is_adversarial(spec)) {
     run_adversarial(c, cfg, spec);
+    return;
+  }
+  if (spec.trainer == models::TrainerKind::vae_gan || spec.trainer == models::TrainerKind::latent_adversarial ||
+      spec.trainer == models::TrainerKind::wgan_gp) {
+    run_adversarial_loop(c, cfg, spec);
     return;
   }
   train::ReconstructionTrainer trainer(cfg, spec, c.resume);

@@ -66,6 +66,9 @@ class ReconstructionModel : public nn::Module {
 enum class TrainerKind {
   reconstruction,  ///< train/trainer.h ReconstructionTrainer: minimise loss(x) on healthy slices
   wgan_gp_izif,    ///< train/gan_trainer.h: WGAN-GP on G and D, then the izi_f encoder (f-AnoGAN, 001)
+  vae_gan,             ///< train/adversarial_loop.h: VAE(-GAN) step + critic steps (AnoVAEGAN, 004 sAE-/sVAE-GAN)
+  latent_adversarial,  ///< train/adversarial_loop.h: AE steps, latent critic, encoder step (Constrained AAE)
+  wgan_gp,             ///< train/adversarial_loop.h: WGAN-GP of G and D only (AnoGAN; reconstruction by latent search)
 };
 
 /// One registry entry: the model's name (as typed on the command line), its input shape

@@ -1,6 +1,7 @@
 // The model registry (models/model.h): every model by the name typed on the command line.
 #include <string>
 
+#include "models/adversarial.h"
 #include "models/baur2018.h"
 #include "models/fanogan2d.h"
 #include "models/fanogan3d.h"
@@ -40,7 +41,7 @@ std::vector<ModelSpec> unified_family() {
 std::vector<ModelSpec> build_registry() {
   std::vector<ModelSpec> r;
   for (auto family : {unified_family, fanogan2d_family, gmvae_family, skip_ae_family, scale_space_family,
-                      baur2018_family, fanogan_family, mood_family}) {
+                      baur2018_family, adversarial_family, fanogan_family, mood_family}) {
     std::vector<ModelSpec> f = family();
     r.insert(r.end(), f.begin(), f.end());
   }

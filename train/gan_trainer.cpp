@@ -18,113 +18,19 @@
 #include "tensor/device.h"
 #include "tensor/ops.h"
 #include "train/progress.h"
+#include "train/run_util.h"
 #include "train/wgan_gp.h"
 
 namespace uad::train {
 
 namespace fs = std::filesystem;
 using json = nlohmann::ordered_json;
+using namespace run_util;
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
 constexpr const char* kFormat = "uad-gan-checkpoint";
 constexpr const char* kNets[3] = {"critic", "generator", "encoder"};
-
-/// SplitMix64 (Steele et al. 2014): the per-purpose seeds derived from the run seed (the same
-/// derivation as train/trainer.cpp).
-uint64_t derive_seed(uint64_t seed, uint64_t k) {
-  uint64_t z = seed + 0x9E3779B97F4A7C15ull * (k + 1);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-GeneratorState state_of(const Generator& g) { return {g.seed(), g.offset()}; }
-void restore(Generator& g, const GeneratorState& s) { g.set_state(s.seed, s.offset); }
-
-void write_text_atomic(const std::string& path, const std::string& text) {
-  const std::string tmp = io::temp_path_for(path);
-  bool ok;
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    f << text;
-    f.flush();
-    ok = f.good();
-  }
-  check(io::commit_temp(tmp, path, ok), "train: cannot write ", path);
-}
-
-/// Finite JSON number, or null (JSON has no inf/nan).
-json num(double x) { return std::isfinite(x) ? json(x) : json(); }
-
-std::string status(const std::vector<std::pair<const char*, double>>& v) {
-  std::string s;
-  char buf[64];
-  for (const auto& [n, x] : v) {
-    std::snprintf(buf, sizeof buf, "%s%s %.5g", s.empty() ? "" : " ", n, x);
-    s += buf;
-  }
-  return s;
-}
-
-std::string moment_key(const char* net, const char* which, size_t i) {
-  return std::string("adam_") + net + "." + which + "." + std::to_string(i);
-}
-
-/// Typed metadata of a checkpoint, with errors naming the file and key.
-struct Meta {
-  const std::map<std::string, std::string>& m;
-  const std::string& path;
-  const std::string& get(const std::string& k) const {
-    auto it = m.find(k);
-    check(it != m.end(), "train: ", path, " has no metadata '", k, "'");
-    return it->second;
-  }
-  int64_t i64(const std::string& k) const {
-    const std::string& v = get(k);
-    errno = 0;
-    char* end = nullptr;
-    const long long x = std::strtoll(v.c_str(), &end, 10);
-    check(!v.empty() && !errno && !*end, "train: ", path, ": metadata ", k, " = '", v, "' is not an integer");
-    return x;
-  }
-  uint64_t u64(const std::string& k) const {
-    const std::string& v = get(k);
-    errno = 0;
-    char* end = nullptr;
-    const unsigned long long x = std::strtoull(v.c_str(), &end, 10);
-    check(!v.empty() && v[0] != '-' && !errno && !*end, "train: ", path, ": metadata ", k, " = '", v,
-          "' is not a non-negative integer");
-    return x;
-  }
-  double f64(const std::string& k) const {
-    const std::string& v = get(k);
-    char* end = nullptr;
-    const double x = std::strtod(v.c_str(), &end);
-    check(!v.empty() && !*end, "train: ", path, ": metadata ", k, " = '", v, "' is not a number");
-    return x;
-  }
-};
-
-/// Running means of named values, in first-seen order.
-struct Means {
-  std::vector<std::pair<const char*, double>> v;
-  int64_t n = 0;
-  void add(const std::vector<std::pair<const char*, double>>& xs) {
-    if (v.empty())
-      for (const auto& [k, x] : xs) v.emplace_back(k, 0.0);
-    for (size_t i = 0; i < xs.size(); ++i) v[i].second += xs[i].second;
-    ++n;
-  }
-  std::vector<std::pair<const char*, double>> mean() const {
-    auto out = v;
-    for (auto& [k, x] : out) x /= (double)std::max<int64_t>(n, 1);
-    return out;
-  }
-};
 
 }  // namespace
 
