@@ -136,7 +136,9 @@ Tensor reconstruct_batch(models::ReconstructionModel& m, const Tensor& xb, const
         if (o.tv_weight > 0) l = l + o.tv_weight * total_variation(v - xb);
         Tensor g = grad({l}, {v})[0];
         NoGradGuard ng;
-        xr = v.detach() - o.restoration_lr * g;
+        // Projected step: the restored image stays an image of the model's input range [0,1]
+        // (a large step would otherwise leave the range the model knows and diverge).
+        xr = clamp(v.detach() - o.restoration_lr * g, 0.0, 1.0);
       }
       return xr;
     }

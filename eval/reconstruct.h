@@ -9,11 +9,12 @@
 //                VAE, N = 100) — [SD] utils/Evaluation.py numMonteCarloSamples.
 //   restoration  You et al. (003 §III.B "Latent Variable Models" 3; domain_spec §1.3): start from
 //                x_r = x and take `steps` gradient steps
-//                    x_r ← x_r − lr·∇_{x_r}[ L(x_r) + λ_TV·TV(x_r − x) ]
+//                    x_r ← clamp(x_r − lr·∇_{x_r}[ L(x_r) + λ_TV·TV(x_r − x) ], 0, 1)
 //                where L is the model's training loss per slice (the negative ELBO of a VAE:
 //                L1sum + KL) and TV the anisotropic total variation Σ|∂_h| + Σ|∂_w| per slice —
 //                the restored x_r stays close to x in the TV sense while moving towards the
-//                learnt normal manifold. x̂ = x_r. Defaults: 500 steps (the paper; [SD]'s code
+//                learnt normal manifold; the clamp (a projected gradient step onto the
+//                models' input range, our addition) keeps large steps from diverging. x̂ = x_r. Defaults: 500 steps (the paper; [SD]'s code
 //                uses 150), lr 1e-3 ([SD]), λ_TV 0 (the code tunes it on validation data).
 //   gradient     the Context VAE's map (Zimmerer et al.; domain_spec §1.3): a = |x − x̂| ⊙
 //                |∂(L1sum + KL)/∂x|, reported as x̂ = x − f·a so that the residual is f·a

@@ -110,6 +110,18 @@ TEST(EvalReconstruct, RestorationTotalVariationTermPullsTowardsTheInput) {
   EXPECT_LT(test::max_abs(r), 1e-12);
 }
 
+TEST(EvalReconstruct, RestorationStepsAreProjectedOntoTheImageRange) {
+  // L = Σ (x − 5)² pulls every pixel up; a huge step would overshoot to ~1e3 — the projection
+  // keeps the restored image in [0,1], so it ends at 1 (and never at NaN/Inf).
+  ToyModel m(1.0, 5.0);
+  Tensor x = full({1, 4, 4}, 0.5), brain = ones({1, 4, 4}, DType::u8);
+  MapOptions o;
+  o.method = MapMethod::restoration;
+  o.restoration_steps = 4;
+  o.restoration_lr = 100;
+  for (double v : eval::reconstruct_stack(m, {1, 4, 4}, x, brain, o).to_vector()) EXPECT_EQ(v, 1.0);
+}
+
 TEST(EvalReconstruct, TotalVariationHandCase) {
   // [[0,1],[3,2]]: vertical |3−0| + |2−1| = 4, horizontal |1−0| + |2−3| = 2.
   Tensor d = from_vector({0, 1, 3, 2}, {1, 1, 2, 2}, DType::f64);
