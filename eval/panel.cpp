@@ -66,7 +66,7 @@ Tensor render_panel(const Tensor& image, const Tensor& recon, const Tensor& map,
   Tensor out = zeros({H * o.scale, Wt * o.scale, 3}, DType::u8);
   uint8_t* q = out.data<uint8_t>();
   auto put = [&](int64_t y, int64_t x, const uint8_t c[3]) {
-    if (o.flip_rows) y = H - 1 - y;
+    if (o.radiological) y = H - 1 - y, x = (x / (W + o.gap)) * (W + o.gap) + (W - 1 - x % (W + o.gap));
     for (int dy = 0; dy < o.scale; ++dy)
       for (int dx = 0; dx < o.scale; ++dx) {
         uint8_t* p = q + (((y * o.scale + dy) * Wt * o.scale) + x * o.scale + dx) * 3;

@@ -15,10 +15,11 @@ struct PanelOptions {
   double map_max = 0;     ///< heat range of the map is [0, map_max]; ≤ 0 = 2 × threshold (or the slice max)
   double threshold = 0;   ///< the operating point (for map_max's default)
   int gap = 4;            ///< black pixels between panels (before scaling)
-  /// Draw row H−1 at the top. Slices of RAS volumes have rows running posterior → anterior
-  /// (io/nifti.h), so this shows anterior up, as radiologists expect (left stays on the left:
-  /// neurological convention).
-  bool flip_rows = true;
+  /// Radiological convention, as the dataset previews (io/dataset_preview.h): row H−1 at the top
+  /// and column W−1 on the left. Slices of RAS volumes have rows running posterior → anterior and
+  /// columns left → right (io/nifti.h), so this shows anterior up and the patient's left on the
+  /// picture's right. false: row 0 at the top, column 0 on the left (the array as stored).
+  bool radiological = true;
 };
 
 /// The axial slice to show: the one with the most ground-truth voxels, else (no truth, or an

@@ -162,7 +162,7 @@ std::string report_html(const ReportInput& in) {
     o << "<h2>Cases</h2>\n<p class=\"legend\">Each picture: the axial slice with the most ground-truth anomaly voxels "
          "(or the strongest anomaly) — input | reconstruction | anomaly map (black → red → yellow → white up to twice "
          "the operating point) | segmentation at the operating point (red) with the ground truth outlined (green). "
-         "Anterior is up, the subject's left on the left.</p>\n";
+         "Radiological convention, as the dataset previews: anterior up, the patient's left on the picture's right.</p>\n";
     for (const std::string& split : splits) {
       bool any = false;
       for (const ReportCase& c : in.cases) {

@@ -97,7 +97,7 @@ TEST(Panel, HeatColourEndpointsAndLayout) {
   EXPECT_EQ(eval::panel_slice(map, truth), 1);
   EXPECT_EQ(eval::panel_slice(map, Tensor()), 1);
   eval::PanelOptions o;
-  o.flip_rows = false;
+  o.radiological = false;
   o.scale = 1;
   o.gap = 1;
   o.threshold = 0.5;  // map range [0, 1]
@@ -112,11 +112,16 @@ TEST(Panel, HeatColourEndpointsAndLayout) {
   EXPECT_EQ(px(1, 18 + 2, 1), 230);      // a one-voxel truth is all edge: green
   EXPECT_EQ(px(0, 18, 0), 128);          // elsewhere the grey input
   EXPECT_THROW(eval::render_panel(img, rec, map, seg, truth, 2, o), Error);
-  // Flipped rows: image row 1 is drawn at row H − 1 − 1 = 2.
-  o.flip_rows = true;
+  // Radiological: image (row 1, column 2) is drawn at row H − 1 − 1 = 2, column W − 1 − 2 = 2
+  // of its panel; (row 1, column 1) moves to column 3.
+  o.radiological = true;
+  map.data<float>()[20 + 6] = 1.0f;  // (row 1, column 1)
   Tensor flipped = eval::render_panel(img, rec, map, seg, truth, 1, o);
-  EXPECT_EQ((int)flipped.data<uint8_t>()[(2 * 23 + 12 + 2) * 3 + 2], 255);
-  EXPECT_EQ((int)flipped.data<uint8_t>()[(1 * 23 + 12 + 2) * 3 + 2], 0);
+  auto fpx = [&](int y, int x, int ch) { return (int)flipped.data<uint8_t>()[(y * 23 + x) * 3 + ch]; };
+  EXPECT_EQ(fpx(2, 12 + 2, 2), 255);
+  EXPECT_EQ(fpx(2, 12 + 3, 2), 255);
+  EXPECT_EQ(fpx(2, 12 + 1, 2), 0);
+  EXPECT_EQ(fpx(1, 12 + 2, 2), 0);
 }
 
 }  // namespace
