@@ -251,7 +251,10 @@ RunResult evaluate_run(const LoadedRun& run, const EvalOptions& opt, const std::
     ReconstructStats st;
     for (const io::SampleEntry* s : limited(m.split_samples(split), opt.max_volumes)) {
       LoadedVolume v = load_volume(dir, *s, run.config.view);
-      Processed p = process(run, v, opt, &st);
+      ReconstructStats vst;
+      Processed p = process(run, v, opt, &vst);
+      st.slices += vst.slices;
+      st.seconds += vst.seconds;
       p.seg = segment(p.map, rr.op.threshold, opt.post);
       const Confusion c = confusion(p.seg, v.truth, v.brain);
       VolumeResult vr;
@@ -259,6 +262,7 @@ RunResult evaluate_run(const LoadedRun& run, const EvalOptions& opt, const std::
       vr.split = split;
       vr.anomaly_type = s->anomaly_type;
       vr.slices = v.image.data.size(0);
+      vr.seconds = vst.seconds;
       vr.dice = c.dice();
       vr.precision = c.precision();
       vr.recall = c.recall();
@@ -325,6 +329,7 @@ RunResult evaluate_run(const LoadedRun& run, const EvalOptions& opt, const std::
     sr.chi2 = (!r_normal.empty() && !r_anomalous.empty()) ? chi2_distance(r_normal, r_anomalous, 100, 0.0, 1.0) : kNaN;
     sr.fpr = split_conf.fpr();
     sr.seconds_per_slice = st.slices ? st.seconds / (double)st.slices : kNaN;
+    sr.seconds_per_volume = sr.volumes ? st.seconds / (double)sr.volumes : kNaN;
     split_scores.push_back(std::move(scores));
     rr.splits.push_back(std::move(sr));
   }

@@ -69,6 +69,7 @@ struct VolumeResult {
   double dice = 0, precision = 0, recall = 0;  ///< at the operating point (conventions: eval/metrics.h)
   double score = 0;                            ///< image-level anomaly score
   double l1_normal = 0, l1_anomalous = 0;      ///< NaN where no voxel of the class
+  double seconds = 0;                          ///< reconstruction time of the volume (model passes only)
 };
 
 /// One test split's row of the table.
@@ -83,6 +84,7 @@ struct SplitResult {
   double fpr = 0;                               ///< flagged fraction of normal brain voxels
   double image_auroc = 0, image_ap = 0;         ///< NaN without both healthy and anomalous volumes
   double seconds_per_slice = 0;                 ///< reconstruction time (model passes only)
+  double seconds_per_volume = 0;                ///< the same per volume (slices with brain only)
   std::vector<VolumeResult> cases;
 };
 

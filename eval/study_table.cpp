@@ -85,7 +85,7 @@ std::string study_csv(const std::vector<RunResult>& runs) {
   std::ostringstream o;
   o << "split,approach,model,method,operating_point,threshold,volumes,anomalous_volumes,auroc,auprc,best_dice,"
        "best_dice_threshold,dice_mean,dice_std,precision_mean,recall_mean,l1_re_normal,l1_re_anomalous,chi2,fpr,"
-       "image_auroc,image_ap,seconds_per_slice\n";
+       "image_auroc,image_ap,seconds_per_slice,seconds_per_volume\n";
   for (const std::string& split : split_order(runs))
     for (const RunResult& r : runs) {
       const SplitResult* s = find_split(r, split);
@@ -101,7 +101,7 @@ std::string study_csv(const std::vector<RunResult>& runs) {
         << csv_num(s->dice.mean) << "," << csv_num(s->dice.std) << "," << csv_num(s->precision.mean) << ","
         << csv_num(s->recall.mean) << "," << csv_num(s->l1_normal) << "," << csv_num(s->l1_anomalous) << ","
         << csv_num(s->chi2) << "," << csv_num(s->fpr) << "," << csv_num(s->image_auroc) << "," << csv_num(s->image_ap)
-        << "," << csv_num(s->seconds_per_slice) << "\n";
+        << "," << csv_num(s->seconds_per_slice) << "," << csv_num(s->seconds_per_volume) << "\n";
     }
   return o.str();
 }
@@ -133,7 +133,8 @@ std::string study_json(const std::vector<RunResult>& runs) {
                            {"fpr", jnum(s.fpr)},
                            {"image_auroc", jnum(s.image_auroc)},
                            {"image_ap", jnum(s.image_ap)},
-                           {"seconds_per_slice", jnum(s.seconds_per_slice)}};
+                           {"seconds_per_slice", jnum(s.seconds_per_slice)},
+                           {"seconds_per_volume", jnum(s.seconds_per_volume)}};
       js["cases"] = nlohmann::json::array();
       for (const VolumeResult& v : s.cases)
         js["cases"].push_back({{"id", v.id},
@@ -148,7 +149,8 @@ std::string study_json(const std::vector<RunResult>& runs) {
                                {"recall", jnum(v.recall)},
                                {"score", jnum(v.score)},
                                {"l1_re_normal", jnum(v.l1_normal)},
-                               {"l1_re_anomalous", jnum(v.l1_anomalous)}});
+                               {"l1_re_anomalous", jnum(v.l1_anomalous)},
+                               {"reconstruction_seconds", v.seconds}});
       jr["splits"].push_back(std::move(js));
     }
     j["runs"].push_back(std::move(jr));

@@ -145,6 +145,9 @@ TEST_F(EvaluateTest, ExactAnswerOnAKnownProblem) {
   EXPECT_EQ(l.cases[0].predicted_voxels, 48);
   EXPECT_EQ(l.cases[0].lesions, 1);
   EXPECT_NEAR(l.cases[0].score, 0.4 * 48 / (Z * 144.0), 1e-6);  // mean map over the brain
+  EXPECT_GT(l.cases[0].seconds, 0.0);
+  EXPECT_NEAR(l.seconds_per_volume * 2, l.cases[0].seconds + l.cases[1].seconds, 1e-12);
+  EXPECT_NEAR(l.seconds_per_slice * 2 * Z, l.cases[0].seconds + l.cases[1].seconds, 1e-12);
 }
 
 TEST_F(EvaluateTest, OperatingPointsAndTheirPersistence) {
