@@ -1,5 +1,5 @@
 // The reconstruction trainer (train/trainer.h) on a tiny hand-made dataset (16×16 slices of
-// smooth blobs, written here as NIfTI stacks + manifest) with a tiny convolutional autoencoder of
+// smooth blobs, tests/tiny_dataset.h) with a tiny convolutional autoencoder of
 // this file, which draws noise through all three channels a model may use (dropout masks, its
 // kept generator pointer, the process default generator): kill-and-resume gives bit-identical
 // weights, optimiser state and log; early stopping stops after `patience` bad epochs and keeps
@@ -19,6 +19,7 @@
 #include "io/safetensors.h"
 #include "layers/layers.h"
 #include "tensor/ops.h"
+#include "tiny_dataset.h"
 #include "tests/error_of.h"
 #include "train/config.h"
 #include "train/trainer.h"
@@ -83,63 +84,6 @@ models::ModelSpec tiny_spec(bool worsen = false, Shape input = {1, 16, 16}) {
           }};
 }
 
-// ---- the tiny dataset -------------------------------------------------------------------------
-
-/// View "slices16": train = 3 samples × 8 usable slices (24 items: 3 batches of 8), val = 1
-/// sample × 8 slices. Each slice: 1–2 Gaussian blobs with pseudo-random centres in [0,1].
-void write_dataset(const std::string& dir) {
-  using namespace uad::io;
-  fs::remove_all(dir);
-  fs::create_directories(fs::path(dir) / "s");
-  Manifest m;
-  m.views["slices16"] = {true, 16, 0.1};
-  m.splits["train"] = {"tiny train", {"a"}, false, 3};
-  m.splits["val"] = {"tiny val", {"a"}, false, 1};
-  const int64_t Z = 8, S = 16;
-  const NiftiHeader h = make_nifti_header({Z, S, S});
-  Generator g(42);
-  for (int s = 0; s < 4; ++s) {
-    const Tensor u = rand({Z, 6}, g, DType::f64);
-    const double* up = u.data<double>();
-    std::vector<float> img(Z * S * S);
-    for (int64_t z = 0; z < Z; ++z)
-      for (int64_t y = 0; y < S; ++y)
-        for (int64_t x = 0; x < S; ++x) {
-          double v = 0;
-          for (int k = 0; k < 2; ++k) {
-            const double cy = 3 + 10 * up[z * 6 + 3 * k], cx = 3 + 10 * up[z * 6 + 3 * k + 1];
-            const double a = k == 0 ? 0.9 : 0.6 * up[z * 6 + 3 * k + 2];
-            v += a * std::exp(-((y - cy) * (y - cy) + (x - cx) * (x - cx)) / 12.0);
-          }
-          img[(z * S + y) * S + x] = (float)std::min(1.0, v);
-        }
-    const std::string split = s < 3 ? "train" : "val";
-    const std::string id = split + std::to_string(s);
-    const std::string base = "s/" + id;
-    std::vector<double> ones(Z * S * S, 1.0), zero(Z * S * S, 0.0);
-    write_nifti(dir + "/" + base + "_image.nii.gz", from_vector_f32(img, {Z, S, S}), h);
-    write_nifti(dir + "/" + base + "_brain.nii.gz", from_vector(ones, {Z, S, S}, DType::u8), h, NiftiWriteType::u8);
-    write_nifti(dir + "/" + base + "_anomaly.nii.gz", from_vector(zero, {Z, S, S}, DType::u8), h, NiftiWriteType::u8);
-    SampleEntry e;
-    e.id = id;
-    e.split = split;
-    e.subject = "a";
-    ViewEntry v;
-    v.image = base + "_image.nii.gz";
-    v.brain = base + "_brain.nii.gz";
-    v.anomaly = base + "_anomaly.nii.gz";
-    v.modalities = {{"T1", v.image}};
-    v.shape = {Z, S, S};
-    v.spacing_zyx = {1, 1, 1};
-    for (int64_t z = 0; z < Z; ++z) v.slices.push_back(z);
-    v.brain_fraction.assign(Z, 1.0);
-    v.anomaly_pixels.assign(Z, 0);
-    e.views["slices16"] = v;
-    m.samples.push_back(e);
-  }
-  write_manifest(dir, m);
-}
-
 class TrainerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -147,7 +91,7 @@ class TrainerTest : public ::testing::Test {
     fs::remove_all(root_);
     fs::create_directories(root_);
     data_ = root_ + "/data";
-    write_dataset(data_);
+    test::write_tiny_dataset(data_, false);
   }
   static void TearDownTestSuite() { fs::remove_all(root_); }
 

@@ -8,6 +8,7 @@
 
 #include "io/safetensors.h"
 #include "tensor/error.h"
+#include "train/run_util.h"
 
 namespace uad::train {
 
@@ -17,39 +18,6 @@ constexpr const char* kFormat = "uad-train-checkpoint";
 
 std::string moment_key(const char* which, size_t i) { return std::string("adam.") + which + "." + std::to_string(i); }
 
-struct Meta {
-  const std::map<std::string, std::string>& m;
-  const std::string& path;
-  const std::string& get(const std::string& k) const {
-    auto it = m.find(k);
-    check(it != m.end(), "load_checkpoint: ", path, " has no metadata '", k, "'");
-    return it->second;
-  }
-  int64_t i64(const std::string& k) const {
-    const std::string& v = get(k);
-    errno = 0;
-    char* end = nullptr;
-    const long long x = std::strtoll(v.c_str(), &end, 10);
-    check(!v.empty() && !errno && !*end, "load_checkpoint: ", path, ": metadata ", k, " = '", v, "' is not an integer");
-    return x;
-  }
-  uint64_t u64(const std::string& k) const {
-    const std::string& v = get(k);
-    errno = 0;
-    char* end = nullptr;
-    const unsigned long long x = std::strtoull(v.c_str(), &end, 10);
-    check(!v.empty() && v[0] != '-' && !errno && !*end, "load_checkpoint: ", path, ": metadata ", k, " = '", v,
-          "' is not a non-negative integer");
-    return x;
-  }
-  double f64(const std::string& k) const {
-    const std::string& v = get(k);
-    char* end = nullptr;
-    const double x = std::strtod(v.c_str(), &end);
-    check(!v.empty() && !*end, "load_checkpoint: ", path, ": metadata ", k, " = '", v, "' is not a number");
-    return x;
-  }
-};
 
 }  // namespace
 
@@ -95,7 +63,7 @@ void save_checkpoint(const std::string& path, const std::string& model_name, con
 LoadedCheckpoint load_checkpoint(const std::string& path, const std::string& model_name, nn::Module& model,
                                  Adam& optim) {
   io::SafetensorsFile f = io::load_safetensors(path);
-  const Meta m{f.metadata, path};
+  const run_util::Meta m{f.metadata, path};
   check(f.metadata.count("format") && f.metadata.at("format") == kFormat, "load_checkpoint: ", path,
         " is not a uad training checkpoint (no metadata format = ", kFormat, ")");
   LoadedCheckpoint out;

@@ -1,4 +1,5 @@
-// Helpers shared by the adversarial trainers (train/gan_trainer.cpp, train/adversarial_loop.cpp):
+// Helpers shared by the trainers (train/gan_trainer.cpp, train/adversarial_loop.cpp, and the
+// checkpoint reader train/checkpoint.cpp):
 // per-purpose seeds, generator states, atomic text files, JSON numbers, progress status strings,
 // typed checkpoint metadata and running means. Internal to train/ (namespace run_util).
 #pragma once
@@ -74,7 +75,7 @@ struct Meta {
   const std::string& path;
   const std::string& get(const std::string& k) const {
     auto it = m.find(k);
-    check(it != m.end(), "train: ", path, " has no metadata '", k, "'");
+    check(it != m.end(), "load checkpoint: ", path, " has no metadata '", k, "'");
     return it->second;
   }
   int64_t i64(const std::string& k) const {
@@ -82,7 +83,7 @@ struct Meta {
     errno = 0;
     char* end = nullptr;
     const long long x = std::strtoll(v.c_str(), &end, 10);
-    check(!v.empty() && !errno && !*end, "train: ", path, ": metadata ", k, " = '", v, "' is not an integer");
+    check(!v.empty() && !errno && !*end, "load checkpoint: ", path, ": metadata ", k, " = '", v, "' is not an integer");
     return x;
   }
   uint64_t u64(const std::string& k) const {
@@ -90,7 +91,7 @@ struct Meta {
     errno = 0;
     char* end = nullptr;
     const unsigned long long x = std::strtoull(v.c_str(), &end, 10);
-    check(!v.empty() && v[0] != '-' && !errno && !*end, "train: ", path, ": metadata ", k, " = '", v,
+    check(!v.empty() && v[0] != '-' && !errno && !*end, "load checkpoint: ", path, ": metadata ", k, " = '", v,
           "' is not a non-negative integer");
     return x;
   }
@@ -98,7 +99,7 @@ struct Meta {
     const std::string& v = get(k);
     char* end = nullptr;
     const double x = std::strtod(v.c_str(), &end);
-    check(!v.empty() && !*end, "train: ", path, ": metadata ", k, " = '", v, "' is not a number");
+    check(!v.empty() && !*end, "load checkpoint: ", path, ": metadata ", k, " = '", v, "' is not a number");
     return x;
   }
 };
