@@ -38,6 +38,26 @@ struct TrainCli {
   int64_t kill_after_steps = 0;
 };
 
+/// The part every trainer shares: the resume line, the run, and its outcome ("best validation
+/// <val_name> ..."). Trainer: ReconstructionTrainer, AdversarialTrainer or AdversarialLoopTrainer.
+template <class Trainer>
+void run_and_report(Trainer& trainer, const TrainCli& c, const train::TrainConfig& cfg, const std::string& val_name) {
+  if (trainer.resumed())
+    std::printf("continuing after epoch %lld (step %lld, best %s %.6g at epoch %lld)\n", (long long)trainer.state().epoch,
+                (long long)trainer.state().step, val_name.c_str(), trainer.state().best_val,
+                (long long)trainer.state().best_epoch);
+  std::fflush(stdout);  // before the progress bar, which writes to stderr
+  const train::TrainResult r = trainer.run(c.kill_after_steps);
+  if (r.killed) {
+    std::printf("stopped after %lld steps (--kill-after-steps); resume with --resume\n", (long long)c.kill_after_steps);
+    return;
+  }
+  std::printf("done: %lld epochs, %lld steps in %s%s; best validation %s %.6g at epoch %lld -> %s\n",
+              (long long)r.epochs_done, (long long)r.steps, train::format_duration(r.seconds).c_str(),
+              r.early_stopped ? " (early stopping)" : "", val_name.c_str(), r.best_val, (long long)r.best_epoch,
+              train::best_checkpoint_path(cfg.out).c_str());
+}
+
 /// `uad train` for the f-AnoGAN models (TrainerKind::wgan_gp_izif): WGAN-GP for G and D, then
 /// izi_f for E (train/gan_trainer.h).
 void run_adversarial(const TrainCli& c, const train::TrainConfig& cfg, const models::ModelSpec& spec) {
@@ -50,19 +70,7 @@ void run_adversarial(const TrainCli& c, const train::TrainConfig& cfg, const mod
               (long long)trainer.train_size(), (long long)trainer.val_size(), (long long)cfg.batch_size,
               (long long)trainer.gan_epochs(), (long long)cfg.n_critic, cfg.gp_lambda, trainer.gan_beta1(),
               cfg.gan_beta2, (long long)cfg.epochs, trainer.kappa(), cfg.out.c_str());
-  if (trainer.resumed())
-    std::printf("continuing after epoch %lld (step %lld)\n", (long long)trainer.state().epoch,
-                (long long)trainer.state().step);
-  std::fflush(stdout);
-  const train::TrainResult r = trainer.run(c.kill_after_steps);
-  if (r.killed) {
-    std::printf("stopped after %lld steps (--kill-after-steps); resume with --resume\n", (long long)c.kill_after_steps);
-    return;
-  }
-  std::printf("done: %lld epochs, %lld steps in %s%s; best validation izi_f loss %.6g at epoch %lld -> %s\n",
-              (long long)r.epochs_done, (long long)r.steps, train::format_duration(r.seconds).c_str(),
-              r.early_stopped ? " (early stopping)" : "", r.best_val, (long long)r.best_epoch,
-              train::best_checkpoint_path(cfg.out).c_str());
+  run_and_report(trainer, c, cfg, "izi_f loss");
 }
 
 /// `uad train` for the VAE-GAN, AAE and AnoGAN models (TrainerKind::vae_gan, latent_adversarial, wgan_gp):
@@ -74,19 +82,7 @@ void run_adversarial_loop(const TrainCli& c, const train::TrainConfig& cfg, cons
               (long long)trainer.model().num_parameters(), trainer.loop_name(), cfg.data.c_str(), cfg.view.c_str(),
               (long long)trainer.train_size(), (long long)trainer.val_size(), (long long)cfg.batch_size,
               cfg.out.c_str());
-  if (trainer.resumed())
-    std::printf("continuing after epoch %lld (step %lld)\n", (long long)trainer.state().epoch,
-                (long long)trainer.state().step);
-  std::fflush(stdout);
-  const train::TrainResult r = trainer.run(c.kill_after_steps);
-  if (r.killed) {
-    std::printf("stopped after %lld steps (--kill-after-steps); resume with --resume\n", (long long)c.kill_after_steps);
-    return;
-  }
-  std::printf("done: %lld epochs, %lld steps in %s%s; best validation %s %.6g at epoch %lld -> %s\n",
-              (long long)r.epochs_done, (long long)r.steps, train::format_duration(r.seconds).c_str(),
-              r.early_stopped ? " (early stopping)" : "", cfg.val_metric.c_str(), r.best_val, (long long)r.best_epoch,
-              train::best_checkpoint_path(cfg.out).c_str());
+  run_and_report(trainer, c, cfg, cfg.val_metric);
 }
 
 void run_train(TrainCli& c) {
@@ -115,21 +111,7 @@ void run_train(TrainCli& c) {
               (long long)trainer.model().num_parameters(), cfg.data.c_str(), cfg.view.c_str(),
               (long long)trainer.train_size(), (long long)trainer.val_size(), (long long)cfg.batch_size,
               cfg.out.c_str());
-  std::fflush(stdout);  // before the progress bar, which writes to stderr
-  if (trainer.resumed())
-    std::printf("continuing after epoch %lld (step %lld, best %s %.6g at epoch %lld)\n", (long long)trainer.state().epoch,
-                (long long)trainer.state().step, cfg.val_metric.c_str(), trainer.state().best_val,
-                (long long)trainer.state().best_epoch);
-  std::fflush(stdout);
-  const train::TrainResult r = trainer.run(c.kill_after_steps);
-  if (r.killed) {
-    std::printf("stopped after %lld steps (--kill-after-steps); resume with --resume\n", (long long)c.kill_after_steps);
-    return;
-  }
-  std::printf("done: %lld epochs, %lld steps in %s%s; best validation %s %.6g at epoch %lld -> %s\n",
-              (long long)r.epochs_done, (long long)r.steps, train::format_duration(r.seconds).c_str(),
-              r.early_stopped ? " (early stopping)" : "", cfg.val_metric.c_str(), r.best_val, (long long)r.best_epoch,
-              train::best_checkpoint_path(cfg.out).c_str());
+  run_and_report(trainer, c, cfg, cfg.val_metric);
 }
 
 }  // namespace

@@ -136,7 +136,7 @@ AdversarialTrainer::AdversarialTrainer(const TrainConfig& cfg, const models::Mod
   fs::create_directories(cfg_.out, ec);
   check(!ec && fs::is_directory(cfg_.out), "train: cannot create the run folder ", cfg_.out,
         ec ? ": " + ec.message() : std::string());
-  write_text_atomic(config_path(cfg_.out), config_to_json(cfg_));
+  io::write_text_file_atomic(config_path(cfg_.out), config_to_json(cfg_));
   log_ = std::make_unique<JsonlLog>(log_path(cfg_.out), resumed_ ? state_.log_bytes : 0);
 }
 
@@ -248,9 +248,7 @@ void AdversarialTrainer::load_last(const std::string& path) {
 AdversarialTrainer::ValResult AdversarialTrainer::validate() {
   const auto t0 = Clock::now();
   ValResult r;
-  const GeneratorState g_model = state_of(*gen_), g_default = state_of(default_generator());
-  gen_->set_state(val_seed_, 0);
-  default_generator().set_state(derive_seed(val_seed_, 1), 0);
+  ValidationNoise noise(*gen_, val_seed_);
   model_->eval();
   int64_t n_items = 0;
   {
@@ -267,8 +265,6 @@ AdversarialTrainer::ValResult AdversarialTrainer::validate() {
     }
   }
   model_->train();
-  restore(*gen_, g_model);
-  restore(default_generator(), g_default);
   check(n_items > 0, "train: the validation split '", cfg_.val_split, "' gave no batch");
   r.loss /= (double)n_items;
   r.img /= (double)n_items;

@@ -1,5 +1,5 @@
-// Helpers shared by the trainers (train/gan_trainer.cpp, train/adversarial_loop.cpp, and the
-// checkpoint reader train/checkpoint.cpp):
+// Helpers shared by the trainers (train/trainer.cpp, train/gan_trainer.cpp,
+// train/adversarial_loop.cpp, and the checkpoint reader train/checkpoint.cpp):
 // per-purpose seeds, generator states, atomic text files, JSON numbers, progress status strings,
 // typed checkpoint metadata and running means. Internal to train/ (namespace run_util).
 #pragma once
@@ -28,8 +28,8 @@ using json = nlohmann::ordered_json;
 using Clock = std::chrono::steady_clock;
 inline double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-/// SplitMix64 (Steele et al. 2014): the per-purpose seeds derived from the run seed (the same
-/// derivation as train/trainer.cpp).
+/// SplitMix64 (Steele et al. 2014): the per-purpose seeds (loader, default generator,
+/// validation) derived from the one run seed.
 inline uint64_t derive_seed(uint64_t seed, uint64_t k) {
   uint64_t z = seed + 0x9E3779B97F4A7C15ull * (k + 1);
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -40,17 +40,28 @@ inline uint64_t derive_seed(uint64_t seed, uint64_t k) {
 inline GeneratorState state_of(const Generator& g) { return {g.seed(), g.offset()}; }
 inline void restore(Generator& g, const GeneratorState& s) { g.set_state(s.seed, s.offset); }
 
-inline void write_text_atomic(const std::string& path, const std::string& text) {
-  const std::string tmp = io::temp_path_for(path);
-  bool ok;
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    f << text;
-    f.flush();
-    ok = f.good();
+/// Fixed validation noise (train/trainer.h "Randomness"): while alive, the model's generator is at
+/// (val_seed, 0) and the default generator at (derive_seed(val_seed, 1), 0) — the same every
+/// epoch, so validation values compare like with like; the destructor restores both, so
+/// validation never perturbs the training stream.
+class ValidationNoise {
+ public:
+  ValidationNoise(Generator& model_gen, uint64_t val_seed)
+      : gen_(model_gen), saved_model_(state_of(model_gen)), saved_default_(state_of(default_generator())) {
+    gen_.set_state(val_seed, 0);
+    default_generator().set_state(derive_seed(val_seed, 1), 0);
   }
-  check(io::commit_temp(tmp, path, ok), "train: cannot write ", path);
-}
+  ~ValidationNoise() {
+    restore(gen_, saved_model_);
+    restore(default_generator(), saved_default_);
+  }
+  ValidationNoise(const ValidationNoise&) = delete;
+  ValidationNoise& operator=(const ValidationNoise&) = delete;
+
+ private:
+  Generator& gen_;
+  GeneratorState saved_model_, saved_default_;
+};
 
 /// Finite JSON number, or null (JSON has no inf/nan).
 inline json num(double x) { return std::isfinite(x) ? json(x) : json(); }

@@ -15,6 +15,7 @@
 #include "tensor/device.h"
 #include "tensor/ops.h"
 #include "train/progress.h"
+#include "train/run_util.h"
 
 namespace uad::train {
 
@@ -27,33 +28,7 @@ std::string config_path(const std::string& out) { return (fs::path(out) / "confi
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-/// SplitMix64 (Steele et al. 2014): independent-looking seeds for the loader, the default
-/// generator and validation, derived from the one run seed.
-uint64_t derive_seed(uint64_t seed, uint64_t k) {
-  uint64_t z = seed + 0x9E3779B97F4A7C15ull * (k + 1);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-GeneratorState state_of(const Generator& g) { return {g.seed(), g.offset()}; }
-void restore(Generator& g, const GeneratorState& s) { g.set_state(s.seed, s.offset); }
-
-/// Writes text to path atomically (temporary file + rename).
-void write_text_atomic(const std::string& path, const std::string& text) {
-  const std::string tmp = io::temp_path_for(path);
-  bool ok;
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    f << text;
-    f.flush();
-    ok = f.good();
-  }
-  check(io::commit_temp(tmp, path, ok), "train: cannot write ", path);
-}
+using namespace run_util;
 
 /// Running sums of named scalars, in first-seen order.
 struct TermSums {
@@ -76,9 +51,6 @@ std::string status_of(double total, const std::vector<std::pair<std::string, dou
   }
   return s;
 }
-
-/// Finite JSON value (JSON has no inf/nan: they become null).
-nlohmann::ordered_json num(double x) { return std::isfinite(x) ? nlohmann::ordered_json(x) : nlohmann::ordered_json(); }
 
 }  // namespace
 
@@ -163,7 +135,7 @@ ReconstructionTrainer::ReconstructionTrainer(const TrainConfig& cfg, const model
   fs::create_directories(cfg_.out, ec);
   check(!ec && fs::is_directory(cfg_.out), "train: cannot create the run folder ", cfg_.out,
         ec ? ": " + ec.message() : std::string());
-  write_text_atomic(config_path(cfg_.out), config_to_json(cfg_));
+  io::write_text_file_atomic(config_path(cfg_.out), config_to_json(cfg_));
   log_ = std::make_unique<JsonlLog>(log_path(cfg_.out), resumed_ ? state_.log_bytes : 0);
 }
 
@@ -186,9 +158,7 @@ void ReconstructionTrainer::save_last() {
 ReconstructionTrainer::ValResult ReconstructionTrainer::validate() {
   const auto t0 = Clock::now();
   ValResult r;
-  const GeneratorState g_model = state_of(*gen_), g_default = state_of(default_generator());
-  gen_->set_state(val_seed_, 0);
-  default_generator().set_state(derive_seed(val_seed_, 1), 0);
+  ValidationNoise noise(*gen_, val_seed_);
   model_->eval();
   TermSums parts;
   int64_t n_items = 0;
@@ -206,8 +176,6 @@ ReconstructionTrainer::ValResult ReconstructionTrainer::validate() {
     }
   }
   model_->train();
-  restore(*gen_, g_model);
-  restore(default_generator(), g_default);
   check(n_items > 0, "train: the validation split '", cfg_.val_split, "' gave no batch");
   r.loss /= (double)n_items;
   r.l1 /= (double)n_items;
