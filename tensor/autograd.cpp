@@ -122,7 +122,7 @@ std::vector<Tensor> seed_grads(const std::vector<Tensor>& outputs, const std::ve
     } else {
       check(o.numel() == 1, "grad: output ", k, " of shape ", o.shape(),
             " is not a scalar; grad can be implicitly created only for scalar outputs — pass grad_outputs");
-      seeds[k] = ones(o.shape(), o.dtype());
+      seeds[k] = ones(o.shape(), o.dtype(), o.device());
     }
   }
   return seeds;

@@ -6,6 +6,7 @@
 
 #include "kernels/cpu/reduce.h"
 #include "tensor/autograd.h"
+#include "tensor/device_ops.h"
 #include "tensor/ops.h"
 
 namespace uad {
@@ -42,7 +43,6 @@ Shape keep_shape(const Shape& s, const Shape& dims) { return reduced_shape(s, di
 
 void check_reduce_input(const Tensor& x, const char* op) {
   check(x.defined(), op, ": undefined tensor");
-  check(x.device() == Device::cpu, op, " has no CUDA implementation in this build");
   check(is_floating(x.dtype()), op, ": expected a floating tensor, got ", dtype_name(x.dtype()));
 }
 
@@ -51,7 +51,7 @@ Tensor extremum(const Tensor& x, const Shape& dims_in, bool keepdim, cpu::Reduce
   check_reduce_input(x, op);
   Shape dims = normalize_dims(dims_in, x.dim(), op);
   for (int64_t d : dims) check(x.shape()[d] > 0, op, ": cannot reduce an empty dim of shape ", x.shape());
-  Tensor r = cpu::reduce(x, dims, kind);  // keepdim shape
+  Tensor r = dev::on_cuda(x) ? dev::reduce(x, dims, kind == cpu::ReduceKind::max ? 1 : 2) : cpu::reduce(x, dims, kind);  // keepdim shape
   Tensor out = keepdim ? r : r.detach().reshape(reduced_shape(x.shape(), dims, false));
   return record(out, op, {x}, [x, dims, r = r.detach()](const Tensor& g, const std::vector<bool>&) {
     Shape ks = keep_shape(x.shape(), dims);
@@ -66,7 +66,7 @@ Tensor extremum(const Tensor& x, const Shape& dims_in, bool keepdim, cpu::Reduce
 Tensor sum(const Tensor& x, const Shape& dims_in, bool keepdim) {
   check_reduce_input(x, "sum");
   Shape dims = normalize_dims(dims_in, x.dim(), "sum");
-  Tensor r = cpu::reduce(x, dims, cpu::ReduceKind::sum);
+  Tensor r = dev::on_cuda(x) ? dev::reduce(x, dims, 0) : cpu::reduce(x, dims, cpu::ReduceKind::sum);
   Tensor out = keepdim ? r : r.reshape(reduced_shape(x.shape(), dims, false));
   return record(out, "sum", {x}, [xs = x.shape(), dims](const Tensor& g, const std::vector<bool>&) {
     return std::vector<Tensor>{expand(reshape(g, keep_shape(xs, dims)), xs)};

@@ -5,6 +5,8 @@
 
 #include "kernels/cpu/elementwise.h"
 #include "tensor/autograd.h"
+#include "tensor/backend.h"
+#include "tensor/device_ops.h"
 #include "tensor/ops.h"
 
 namespace uad {
@@ -18,6 +20,14 @@ int64_t wrap_dim(int64_t d, int64_t nd, const char* op) {
 }
 
 /// A new TensorImpl aliasing x's storage with the given geometry.
+/// dst ← src on whichever device both are on (cpu::copy_into or its CUDA twin).
+void copy_any(const Tensor& dst, const Tensor& src) {
+  check(dst.device() == src.device(), "copy: from ", device_name(src.device()), " to ", device_name(dst.device()), " (shape ",
+        src.shape(), ")");
+  if (dev::on_cuda(dst)) dev::copy_into(dst, src);
+  else cpu::copy_into(dst, src);
+}
+
 Tensor alias(const Tensor& x, Shape shape, Shape strides, int64_t offset) {
   auto t = std::make_shared<TensorImpl>();
   t->storage = x.impl()->storage;
@@ -101,10 +111,10 @@ Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end, int64_t s
 }
 
 Tensor slice_backward(const Tensor& g, const Shape& shape, int64_t dim, int64_t start, int64_t end, int64_t step) {
-  Tensor out = zeros(shape, g.dtype());
+  Tensor out = zeros(shape, g.dtype(), g.device());
   Tensor dst = slice(out.detach(), dim, start, end, step);
   check(dst.shape() == g.shape(), "slice_backward: gradient shape ", g.shape(), " does not match slice shape ", dst.shape());
-  cpu::copy_into(dst, g);
+  copy_any(dst, g);
   return record(out, "slice_backward", {g}, [dim, start, end, step](const Tensor& gg, const std::vector<bool>&) {
     return std::vector<Tensor>{slice(gg, dim, start, end, step)};
   });
@@ -157,11 +167,33 @@ Tensor flatten(const Tensor& x, int64_t start, int64_t end) {
 }
 
 Tensor clone(const Tensor& x) {
-  Tensor out = empty(x.shape(), x.dtype());
-  cpu::copy_into(out, x);
+  Tensor out = empty(x.shape(), x.dtype(), x.device());
+  copy_any(out, x);
   return record(out, "clone", {x}, [](const Tensor& g, const std::vector<bool>&) { return std::vector<Tensor>{g}; });
 }
 
 Tensor contiguous(const Tensor& x) { return x.is_contiguous() ? x : clone(x); }
+
+Tensor to_device(const Tensor& x, Device d) {
+  check(x.defined(), "to_device: undefined tensor");
+  if (x.device() == d) return x;
+  Tensor src = x.device() == Device::cpu ? contiguous(x.detach()) : Tensor();
+  if (x.device() == Device::cuda) {  // make it contiguous on the device, then one copy
+    src = empty(x.shape(), x.dtype(), Device::cuda);
+    dev::copy_into(src, x);
+  }
+  Tensor out = empty(x.shape(), x.dtype(), d);
+  const CudaBackend& b = cuda_backend("to_device");
+  OpRange r(b, d == Device::cuda ? "to_device(cuda)" : "to_device(cpu)");
+  const size_t bytes = (size_t)x.numel() * dtype_size(x.dtype());
+  if (bytes > 0) {
+    if (d == Device::cuda) b.copy_to_device(out.raw(), src.raw(), bytes);
+    else b.copy_to_host(out.raw(), src.raw(), bytes);
+  }
+  if (!is_floating(x.dtype())) return out;
+  return record(out, "to_device", {x}, [from = x.device()](const Tensor& g, const std::vector<bool>&) {
+    return std::vector<Tensor>{to_device(g, from)};
+  });
+}
 
 }  // namespace uad

@@ -27,5 +27,9 @@ Tensor flatten(const Tensor& x, int64_t start = 0, int64_t end = -1);
 Tensor contiguous(const Tensor& x);
 /// A contiguous copy that keeps the autograd history.
 Tensor clone(const Tensor& x);
+/// x on device `d`: x itself when already there, else a contiguous copy (host ↔ device through
+/// the backend's pinned staging, tensor/backend.h). Differentiable for floating dtypes: the vjp
+/// moves the gradient back. Throws uad::Error when the binary has no CUDA backend.
+Tensor to_device(const Tensor& x, Device d);
 
 }  // namespace uad

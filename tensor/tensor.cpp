@@ -8,16 +8,20 @@
 #include "kernels/cpu/elementwise.h"
 #include "tensor/allocator.h"
 #include "tensor/autograd.h"
+#include "tensor/backend.h"
 #include "tensor/ops.h"
 
 namespace uad {
 
 Storage::Storage(size_t n, Device dev) : nbytes(n), device(dev) {
-  check(dev == Device::cpu, "Storage: cuda storage needs the CUDA backend (issue 3); this build has only the CPU");
-  ptr = cpu_alloc(n);
+  if (dev == Device::cpu) ptr = cpu_alloc(n);
+  else ptr = cuda_backend("empty").alloc(n);
 }
 
-Storage::~Storage() { cpu_free(ptr, nbytes); }
+Storage::~Storage() {
+  if (device == Device::cpu) cpu_free(ptr, nbytes);
+  else if (ptr) cuda_backend_or_null()->free(ptr);
+}
 
 int64_t numel_of(const Shape& s) {
   int64_t n = 1;
@@ -57,7 +61,7 @@ double Tensor::item() const {
 }
 
 std::vector<double> Tensor::to_vector() const {
-  Tensor c = contiguous();
+  Tensor c = device() == Device::cpu ? contiguous() : uad::to_device(detach(), Device::cpu);
   std::vector<double> v(c.numel());
   UAD_DISPATCH_ALL(c.dtype(), "to_vector", [&] {
     const scalar_t* p = c.data<scalar_t>();
@@ -97,6 +101,7 @@ Tensor Tensor::unsqueeze(int64_t d) const { return uad::unsqueeze(*this, d); }
 Tensor Tensor::flatten(int64_t s, int64_t e) const { return uad::flatten(*this, s, e); }
 Tensor Tensor::contiguous() const { return uad::contiguous(*this); }
 Tensor Tensor::to(DType t) const { return uad::cast(*this, t); }
+Tensor Tensor::to(Device d) const { return uad::to_device(*this, d); }
 Tensor Tensor::clone() const { return uad::clone(*this); }
 
 std::string Tensor::str() const {
@@ -123,8 +128,13 @@ Tensor empty(const Shape& shape, DType dtype, Device device) {
   return Tensor(t);
 }
 
-Tensor full(const Shape& shape, double value, DType dtype) {
-  Tensor t = empty(shape, dtype);
+Tensor full(const Shape& shape, double value, DType dtype, Device device) {
+  Tensor t = empty(shape, dtype, device);
+  if (device == Device::cuda) {
+    const CudaBackend& b = cuda_backend("full");
+    b.fill(dtype, t.raw(), t.numel(), value, b.stream());
+    return t;
+  }
   UAD_DISPATCH_ALL(dtype, "full", [&] {
     scalar_t* p = t.data<scalar_t>();
     const scalar_t v = (scalar_t)value;
@@ -134,15 +144,16 @@ Tensor full(const Shape& shape, double value, DType dtype) {
   return t;
 }
 
-Tensor zeros(const Shape& shape, DType dtype) {
+Tensor zeros(const Shape& shape, DType dtype, Device device) {
+  if (device == Device::cuda) return full(shape, 0.0, dtype, device);
   Tensor t = empty(shape, dtype);
   std::memset(t.raw(), 0, (size_t)t.numel() * dtype_size(dtype));
   return t;
 }
-Tensor ones(const Shape& shape, DType dtype) { return full(shape, 1.0, dtype); }
+Tensor ones(const Shape& shape, DType dtype, Device device) { return full(shape, 1.0, dtype, device); }
 Tensor scalar_tensor(double value, DType dtype) { return full({}, value, dtype); }
-Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), t.dtype()); }
-Tensor ones_like(const Tensor& t) { return ones(t.shape(), t.dtype()); }
+Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), t.dtype(), t.device()); }
+Tensor ones_like(const Tensor& t) { return ones(t.shape(), t.dtype(), t.device()); }
 
 Tensor arange(int64_t n, DType dtype) {
   Tensor t = empty({n}, dtype);

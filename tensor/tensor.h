@@ -78,7 +78,8 @@ class Tensor {
 
   /// The single value of a one-element tensor, converted to double.
   double item() const;
-  /// All elements in row-major order, converted to double (for tests and printing).
+  /// All elements in row-major order, converted to double (for tests and printing; a cuda tensor
+  /// is copied to the host first).
   std::vector<double> to_vector() const;
 
   // ---- autograd -------------------------------------------------------------------------
@@ -110,6 +111,8 @@ class Tensor {
   Tensor flatten(int64_t start = 0, int64_t end = -1) const;
   Tensor contiguous() const;
   Tensor to(DType t) const;
+  /// This tensor on device `d` (a copy unless already there; differentiable: tensor/ops_view.h to_device).
+  Tensor to(Device d) const;
   /// A contiguous deep copy (autograd-aware, like PyTorch's clone()).
   Tensor clone() const;
 
@@ -120,11 +123,14 @@ class Tensor {
 };
 
 // ---- factories ------------------------------------------------------------------------------
-/// Uninitialised contiguous tensor of the given shape.
+/// Uninitialised contiguous tensor of the given shape (on Device::cuda: from the backend's caching
+/// allocator; throws uad::Error when the binary has no CUDA backend).
 Tensor empty(const Shape& shape, DType dtype = DType::f32, Device device = Device::cpu);
-Tensor zeros(const Shape& shape, DType dtype = DType::f32);
-Tensor ones(const Shape& shape, DType dtype = DType::f32);
-Tensor full(const Shape& shape, double value, DType dtype = DType::f32);
+/// Filled tensors; on Device::cuda the fill runs on the device (throws uad::Error when the binary
+/// has no CUDA backend, tensor/backend.h).
+Tensor zeros(const Shape& shape, DType dtype = DType::f32, Device device = Device::cpu);
+Tensor ones(const Shape& shape, DType dtype = DType::f32, Device device = Device::cpu);
+Tensor full(const Shape& shape, double value, DType dtype = DType::f32, Device device = Device::cpu);
 /// A 0-d tensor holding `value`.
 Tensor scalar_tensor(double value, DType dtype = DType::f32);
 /// 0, 1, ..., n-1 as a 1-D tensor.
@@ -132,7 +138,7 @@ Tensor arange(int64_t n, DType dtype = DType::f32);
 /// A tensor with the given values (row-major); throws when values.size() != numel(shape).
 Tensor from_vector(const std::vector<double>& values, const Shape& shape, DType dtype = DType::f32);
 Tensor from_vector_f32(const std::vector<float>& values, const Shape& shape);
-/// Tensors shaped like `t`.
+/// Tensors shaped like `t`, with its dtype, on its device.
 Tensor zeros_like(const Tensor& t);
 Tensor ones_like(const Tensor& t);
 

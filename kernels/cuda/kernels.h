@@ -1,7 +1,7 @@
 // Host API of the hand-written CUDA kernels (issue 3), on raw device pointers. Plain C++17 with no
 // CUDA types, so it is callable from g++-compiled code in the real CUDA build (uad_cuda) and in
-// the simulator build (uad_sim). Not wired into the op dispatch yet (tensor/ops_*.cpp): tests and
-// the later CUDA backend call it directly.
+// the simulator build (uad_sim). The tensor ops reach it through the table of tensor/backend.h
+// (filled by kernels/cuda/backend.cu); kernel tests call it directly.
 //
 // Conventions: pointers are device pointers (cudaMalloc memory; host memory in the simulator);
 // shapes and strides are in elements, at most 5 dimensions after merging contiguous ones;
@@ -75,6 +75,25 @@ void unary(UnaryOp op, DType dtype, const void* x, const Dims& x_strides, void* 
 /// contiguous, `a_strides`/`b_strides` the inputs' element strides at `shape` (0 = broadcast).
 void binary(BinaryOp op, DType dtype, const void* a, const Dims& a_strides, const void* b, const Dims& b_strides,
             void* out, const Dims& shape, void* stream = nullptr);
+
+// ---- mixed-dtype elementwise (kernels/cuda/elementwise_mixed.cu): the CPU's formulas ----
+
+/// Comparisons of tensor/ops_elementwise.h (eq, ne, lt, le, gt, ge), each (uint8_t)(a OP b).
+enum class CompareOp : uint8_t { eq, ne, lt, le, gt, ge };
+/// out (u8, contiguous `shape`) = a OP b with broadcast strides as in binary(). Any dtype.
+/// Throws uad::Error for mismatched ranks, negative strides, or more than 6 dims after merging.
+void compare(CompareOp op, DType dtype, const void* a, const Dims& a_strides, const void* b, const Dims& b_strides, uint8_t* out,
+             const Dims& shape, void* stream = nullptr);
+/// out = cond ? a : b (torch.where), cond u8, a/b/out of `dtype`, broadcast strides as in binary().
+void where(DType dtype, const uint8_t* cond, const Dims& c_strides, const void* a, const Dims& a_strides, const void* b,
+           const Dims& b_strides, void* out, const Dims& shape, void* stream = nullptr);
+/// out (dtype dst, written at `out_strides`) = (To)x for x of dtype src read at `x_strides`, both
+/// over `shape`: a dtype conversion and, with src == dst, the strided copy that makes a view
+/// contiguous or writes into a view. `out_strides` must not make two elements alias.
+void cast(DType src, const void* x, const Dims& x_strides, DType dst, void* out, const Dims& out_strides, const Dims& shape,
+          void* stream = nullptr);
+/// out[0..n) = (T)value.
+void fill(DType dtype, void* out, int64_t n, double value, void* stream = nullptr);
 
 /// Strides of a contiguous (row-major) tensor of `shape` broadcast to `out_shape` (NumPy rules:
 /// `shape` is right-aligned; size-1 dims get stride 0). Throws uad::Error if not broadcastable.
