@@ -73,7 +73,7 @@ void run_detect(DetectCli& c) {
   const auto t0 = std::chrono::steady_clock::now();
   c.map.resolve();
   std::string note;
-  select_device(c.device, &note);
+  const Device device = select_device(c.device, &note);
   if (!note.empty()) std::printf("%s\n", note.c_str());
   // The input first (a bad scan is the most likely error), preprocessed exactly as the training
   // data (io/views.h steps 1-10).
@@ -84,6 +84,7 @@ void run_detect(DetectCli& c) {
   const io::Subject subj = io::load_subject(src);
   const io::NiftiHeader native = io::read_nifti_header(c.in);
   eval::LoadedRun run = eval::load_run(c.run);
+  run.model->to(device);  // the model passes run there; maps and post-processing on the CPU
   const io::ViewSpec spec = io::parse_view(run.config.view);
   const io::View view = io::make_view(subj.image.data, subj.image.header, subj.brain, Tensor(), {}, spec);
 

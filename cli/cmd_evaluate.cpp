@@ -70,7 +70,7 @@ std::pair<std::string, std::string> split_run(const std::string& s, const std::s
 void run_evaluate(EvaluateCli& c) {
   c.map.resolve();
   std::string note;
-  select_device(c.device, &note);
+  const Device device = select_device(c.device, &note);
   if (!note.empty()) std::printf("%s\n", note.c_str());
   // Load every run first, so a bad run folder fails before any work.
   std::vector<std::pair<eval::LoadedRun, std::string>> runs;
@@ -78,6 +78,7 @@ void run_evaluate(EvaluateCli& c) {
     auto [dir, method] = split_run(r, c.map.method);
     eval::parse_map_method(method);
     runs.emplace_back(eval::load_run(dir), method);
+    runs.back().first.model->to(device);  // the model passes run there; maps and metrics on the CPU
   }
   std::vector<std::pair<std::string, double>> stages;
   for (const std::string& st : c.stage_times) stages.push_back(parse_stage(st));

@@ -56,6 +56,13 @@ struct TinyAE {
         t1w(init_param({16, 8, 3, 3}, 72, g)), t1b(init_param({8}, 72, g)),
         t2w(init_param({8, 1, 3, 3}, 9, g)), t2b(init_param({1}, 9, g)) {}
   std::vector<Tensor> params() const { return {c1w, c1b, c2w, c2b, l1w, l1b, l2w, l2b, t1w, t1b, t2w, t2b}; }
+  /// Moves the parameters to device d (new leaves: call before building the optimiser).
+  void to(Device d) {
+    for (Tensor* t : {&c1w, &c1b, &c2w, &c2b, &l1w, &l1b, &l2w, &l2b, &t1w, &t1b, &t2w, &t2b}) {
+      *t = t->to(d).detach();
+      t->requires_grad_();
+    }
+  }
   /// x: [N,1,32,32] → reconstruction [N,1,32,32] through a 32-d latent.
   Tensor forward(const Tensor& x) const {
     const int64_t n = x.size(0);
@@ -70,12 +77,13 @@ struct TinyAE {
 
 void run_smoke(const SmokeOptions& o) {
   std::string note;
-  select_device(o.device, &note);
+  const Device device = select_device(o.device, &note);
   std::printf("%s\n", note.c_str());
   std::fflush(stdout);  // before the progress bar, which writes to stderr
   Generator g(o.seed);
-  Tensor data = make_blobs(o.batch, 32, g);
+  Tensor data = make_blobs(o.batch, 32, g).to(device);
   TinyAE ae(g);
+  ae.to(device);
   train::Adam opt(ae.params(), {.lr = o.lr});
   double first = 0;
   train::ProgressBar bar(o.steps, "smoke");

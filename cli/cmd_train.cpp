@@ -153,6 +153,9 @@ void add_train_command(CLI::App& app) {
       {"--n-critic", "INT", "n_critic", "f-AnoGAN models: critic steps per generator step (default 5)"},
       {"--gp-lambda", "FLOAT", "gp_lambda", "f-AnoGAN models: gradient-penalty weight (default 10)"},
       {"--kappa", "FLOAT", "kappa", "f-AnoGAN models: izi_f feature-loss weight (default: the model's, 1)"},
+      {"--refine-epochs", "INT", "refine_epochs",
+       "f-AnoGAN models: epochs refining E and G together after the encoder (001 step 3; default: the model's, 10 for "
+       "fanogan3d, 0 for fanogan)"},
       {"--gan-beta1", "FLOAT", "gan_beta1",
        "f-AnoGAN models: WGAN-GP Adam beta1 (default: the model's paper value, 0.5 for fanogan, 0 for fanogan3d)"},
       {"--gan-beta2", "FLOAT", "gan_beta2", "f-AnoGAN models: WGAN-GP Adam beta2 (default 0.9)"},

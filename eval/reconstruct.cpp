@@ -115,7 +115,7 @@ Tensor elbo_loss(models::ReconstructionModel& m, const Tensor& x) {
 }
 
 /// x̂ for one batch xb [n,1,H,W] (or [1,1,D,H,W]).
-Tensor reconstruct_batch(models::ReconstructionModel& m, const Tensor& xb, const MapOptions& o) {
+Tensor reconstruct_batch_on_device(models::ReconstructionModel& m, const Tensor& xb, const MapOptions& o) {
   switch (o.method) {
     case MapMethod::residual: {
       NoGradGuard ng;
@@ -123,7 +123,7 @@ Tensor reconstruct_batch(models::ReconstructionModel& m, const Tensor& xb, const
     }
     case MapMethod::monte_carlo: {
       NoGradGuard ng;
-      Tensor acc = zeros(xb.shape());
+      Tensor acc = zeros(xb.shape(), DType::f32, xb.device());
       for (int s = 0; s < o.mc_samples; ++s) acc = acc + m.reconstruct(xb).to(DType::f32);
       return acc / (double)o.mc_samples;
     }
@@ -157,6 +157,12 @@ Tensor reconstruct_batch(models::ReconstructionModel& m, const Tensor& xb, const
     }
   }
   fail("anomaly map: unknown method");
+}
+
+/// reconstruct_batch_on_device with xb moved to the model's device and the result back to the CPU.
+Tensor reconstruct_batch(models::ReconstructionModel& m, const Tensor& xb, const MapOptions& o) {
+  const Device d = m.device();
+  return reconstruct_batch_on_device(m, xb.to(d), o).detach().to(Device::cpu);
 }
 
 /// Switches the model into the state a method needs and back (RAII).
@@ -230,14 +236,14 @@ double model_image_score(models::ReconstructionModel& model, const Shape& model_
   NoGradGuard ng;
   model.eval();
   if (is_volume_model(model_input)) {
-    Tensor s = model.image_score(x.reshape({1, 1, x.size(0), x.size(1), x.size(2)}));
+    Tensor s = model.image_score(x.reshape({1, 1, x.size(0), x.size(1), x.size(2)}).to(model.device()));
     return s.defined() ? sum(s.to(DType::f64)).item() : std::numeric_limits<double>::quiet_NaN();
   }
   const std::vector<int64_t> idx = brain_slices(brain);
   double total = 0;
   for (size_t b0 = 0; b0 < idx.size(); b0 += (size_t)batch) {
     const size_t b1 = std::min(idx.size(), b0 + (size_t)batch);
-    Tensor s = model.image_score(gather(x, idx, b0, b1));
+    Tensor s = model.image_score(gather(x, idx, b0, b1).to(model.device()));
     if (!s.defined()) return std::numeric_limits<double>::quiet_NaN();
     total += sum(s.to(DType::f64)).item();
   }

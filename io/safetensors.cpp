@@ -101,11 +101,10 @@ void save_safetensors(const std::string& path, const std::map<std::string, Tenso
   for (const auto& [name, t] : tensors) {
     check(!name.empty() && name != "__metadata__", "save_safetensors: ", path, ": invalid tensor name '", name, "'");
     check(t.defined(), "save_safetensors: ", path, ": tensor '", name, "' is undefined");
-    check(t.device() == Device::cpu, "save_safetensors: ", path, ": tensor '", name, "' is not on the CPU");
     Tensor c;
     {
       NoGradGuard ng;
-      c = t.detach().contiguous();
+      c = t.device() == Device::cpu ? t.detach().contiguous() : t.detach().to(Device::cpu);  // device tensors: copied back
     }
     const uint64_t nbytes = (uint64_t)c.numel() * dtype_size(c.dtype());
     header[name] = {{"dtype", safetensors_dtype_name(c.dtype())}, {"shape", c.shape()}, {"data_offsets", {offset, offset + nbytes}}};

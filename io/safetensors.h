@@ -29,7 +29,7 @@ struct SafetensorsFile {
   std::map<std::string, std::string> metadata;    // the "__metadata__" object (may be empty)
 };
 
-/// Writes `tensors` (any layout, CPU, dtypes f32/f64/i32/u8; names non-empty and not
+/// Writes `tensors` (any layout, CPU or cuda — device tensors are copied back —, dtypes f32/f64/i32/u8; names non-empty and not
 /// "__metadata__") and `metadata` to `path` atomically: the file is written to a temporary file
 /// in the same directory, flushed to disk (fsync) and renamed over `path`, so a failed or
 /// interrupted save leaves any previous file at `path` untouched. Throws uad::Error naming the

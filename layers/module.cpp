@@ -7,6 +7,7 @@
 #include "io/safetensors.h"
 #include "kernels/cpu/elementwise.h"
 #include "tensor/autograd.h"
+#include "tensor/ops.h"
 
 namespace uad::nn {
 
@@ -185,8 +186,8 @@ void Module::to(DType t) {
   check(is_floating(t), type_name(), ".to: only f32/f64 are supported, got ", dtype_name(t));
   auto convert = [&](const Tensor& x) {
     if (x.dtype() == t || !is_floating(x.dtype())) return;
-    Tensor c = empty(x.shape(), t);
-    cpu::copy_into(c, x.detach());
+    Tensor c = empty(x.shape(), t, x.device());
+    copy_values(c, x.detach());
     TensorImpl* impl = x.impl();  // same handle, new storage: members and the registry stay in sync
     impl->storage = c.impl()->storage;
     impl->strides = c.strides();
@@ -198,6 +199,28 @@ void Module::to(DType t) {
     for (auto& [_, p] : m.params_) convert(p);
     for (auto& [_, b] : m.buffers_) convert(b);
   });
+}
+
+void Module::to(Device d) {
+  auto move = [&](const Tensor& x) {
+    if (x.device() == d) return;
+    Tensor c = to_device(x.detach(), d);
+    TensorImpl* impl = x.impl();  // same handle, new storage (as to(DType))
+    impl->storage = c.impl()->storage;
+    impl->strides = c.strides();
+    impl->offset = c.offset();
+    impl->grad.reset();
+  };
+  apply([&](const std::string&, Module& m) {
+    for (auto& [_, p] : m.params_) move(p);
+    for (auto& [_, b] : m.buffers_) move(b);
+  });
+}
+
+Device Module::device() const {
+  for (const Tensor& p : parameters()) return p.device();
+  for (auto& [_, b] : named_buffers()) return b.device();
+  return Device::cpu;
 }
 
 std::string Module::repr() const {
@@ -234,7 +257,9 @@ void copy_into(const Tensor& dst, const Tensor& src) {
   check(dst.shape() == src.shape(), "copy_into: destination ", dst.shape(), " and source ", src.shape(), " differ");
   check(dst.is_contiguous(), "copy_into: destination of shape ", dst.shape(), " is not contiguous");
   NoGradGuard ng;
-  cpu::copy_into(dst.detach(), src.detach());
+  Tensor from = src.detach();
+  if (from.device() != dst.device()) from = to_device(from, dst.device());
+  copy_values(dst.detach(), from);
 }
 
 void save_state(const Module& m, const std::string& path, const std::map<std::string, std::string>& metadata) {

@@ -105,6 +105,12 @@ class Module {
   /// Converts every parameter and buffer to dtype t in place (the handles stay valid; grads are
   /// cleared). Floating dtypes only. Call before building optimisers.
   void to(DType t);
+  /// Moves every parameter and buffer to device d in place (the handles stay valid, so
+  /// optimisers built afterwards see device tensors; grads are cleared). Build optimisers after
+  /// the move. Throws uad::Error when the binary has no CUDA backend (tensor/backend.h).
+  void to(Device d);
+  /// The device of the first parameter (or buffer); cpu for a module without tensors.
+  Device device() const;
 
  protected:
   /// Registers `t` as parameter `name` (made a contiguous leaf that requires grad) and returns
@@ -136,8 +142,9 @@ StateDict sub_state_dict(const StateDict& d, const std::string& prefix);
 /// d with "<prefix>." prepended to every name (the inverse of sub_state_dict).
 StateDict prefixed_state_dict(const StateDict& d, const std::string& prefix);
 
-/// Copies src's values into dst's storage (no autograd recording, dst keeps its dtype; src is
-/// converted). dst must be contiguous and have src's shape (throws uad::Error naming both).
+/// Copies src's values into dst's storage (no autograd recording, dst keeps its dtype and
+/// device; src is converted and, when on another device, transferred). dst must be contiguous
+/// and have src's shape (throws uad::Error naming both).
 void copy_into(const Tensor& dst, const Tensor& src);
 
 /// Saves m.state_dict() to a safetensors file (io/safetensors.h; atomic: temp file + rename).

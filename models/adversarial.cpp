@@ -58,12 +58,12 @@ Tensor AnoVAEGAN::decode(const Tensor& z) { return (*generator_)(bottleneck_->de
 Tensor AnoVAEGAN::reconstruct(const Tensor& x) {
   Posterior q = encode(x);
   if (!(is_training() || mc_sampling_)) return decode(q.mu);
-  return decode(q.mu + randn(q.mu.shape(), noise(), q.mu.dtype()) * exp(q.log_sigma));
+  return decode(q.mu + randn(q.mu.shape(), noise(), q.mu.dtype(), q.mu.device()) * exp(q.log_sigma));
 }
 
 VaeGanForward AnoVAEGAN::vae_forward(const Tensor& x) {
   Posterior q = encode(x);
-  Tensor z = q.mu + randn(q.mu.shape(), noise(), q.mu.dtype()) * exp(q.log_sigma);  // as UnifiedVAE::sample
+  Tensor z = q.mu + randn(q.mu.shape(), noise(), q.mu.dtype(), q.mu.device()) * exp(q.log_sigma);  // as UnifiedVAE::sample
   Tensor x_hat = decode(z);
   Tensor l1 = l1_loss(x_hat, x, Reduction::batch_mean);
   Tensor kl = UnifiedVAE::kl_term(q);

@@ -121,7 +121,7 @@ LatentSearch AnoGAN::search(const Tensor& x) {
   {
     NoGradGuard ng;
     fx = critic_->score_and_features(x).features.detach();
-    z = randn({n, cfg_.latent}, noise(), x.dtype());
+    z = randn({n, cfg_.latent}, noise(), x.dtype(), x.device());
     m = zeros_like(z);
     v = zeros_like(z);
   }

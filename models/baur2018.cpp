@@ -126,7 +126,7 @@ Posterior Baur2018Model::encode(const Tensor& x) {
 
 Tensor Baur2018Model::sample(const Posterior& q) {
   check(cfg_.variational && q.log_sigma.defined(), type_name(), "::sample: needs a variational model and log σ");
-  Tensor eps = randn(q.mu.shape(), noise(), q.mu.dtype());
+  Tensor eps = randn(q.mu.shape(), noise(), q.mu.dtype(), q.mu.device());
   return q.mu + eps * exp(q.log_sigma);  // reparameterisation (Kingma & Welling 2014)
 }
 

@@ -130,8 +130,8 @@ GMVAEOutputs GMVAE::run(const Tensor& x, bool decode_sample) {
     o.z_logvar = reshape((*z_logvar_)(h), {n, gcfg_.dim_z, l});
   }
   // Reparameterisation with σ = exp(½·logvar) ([SD]: tf.exp(0.5 * log_sigma)).
-  o.w = o.w_mu + randn(o.w_mu.shape(), noise(), o.w_mu.dtype()) * exp(o.w_logvar * 0.5);
-  o.z = o.z_mu + randn(o.z_mu.shape(), noise(), o.z_mu.dtype()) * exp(o.z_logvar * 0.5);
+  o.w = o.w_mu + randn(o.w_mu.shape(), noise(), o.w_mu.dtype(), o.w_mu.device()) * exp(o.w_logvar * 0.5);
+  o.z = o.z_mu + randn(o.z_mu.shape(), noise(), o.z_mu.dtype(), o.z_mu.device()) * exp(o.z_logvar * 0.5);
   std::tie(o.zc_mu, o.zc_logprec) = conditional_prior(o.w);
   o.pc = softmax(pc_logits(o.z, o.zc_mu, o.zc_logprec), 1);
   if (gcfg_.spatial && gcfg_.decode_encoder_features)
@@ -192,7 +192,7 @@ Tensor GMVAE::c_prior(const Tensor& pc, double c_lambda) {
   check(pc.defined() && pc.dim() == 3, "GMVAE::c_prior: expected pc [N,K,L], got ", shape_or_undef(pc));
   const double k = (double)pc.size(1);
   Tensor kl = sum(pc * log(pc * k + 1e-8), {1});  // [N,L]: KL(p(c|z) ‖ U(K)) (+1e-8 as [SD])
-  return reduce_loss(maximum(kl, full(kl.shape(), c_lambda, kl.dtype())), Reduction::batch_mean);
+  return reduce_loss(maximum(kl, full(kl.shape(), c_lambda, kl.dtype(), kl.device())), Reduction::batch_mean);
 }
 
 // ---- registry --------------------------------------------------------------------------------------

@@ -61,7 +61,7 @@ Posterior MoodVAE::encode(const Tensor& x) {
 }
 
 Tensor MoodVAE::sample(const Posterior& q) {
-  Tensor eps = randn(q.mu.shape(), noise(), q.mu.dtype());
+  Tensor eps = randn(q.mu.shape(), noise(), q.mu.dtype(), q.mu.device());
   return q.mu + eps * exp(q.log_sigma);  // rsample of Normal(μ, exp(log σ))
 }
 

@@ -67,7 +67,7 @@ Tensor context_mask(const Tensor& x, Generator& g, const ContextMaskOptions& o) 
   }
   if (o.last_sample_for_batch && n > 1)
     for (int64_t i = 0; i + 1 < n; ++i) std::copy(m.end() - h * w, m.end(), m.begin() + i * h * w);
-  return from_vector(m, {n, 1, h, w}, x.dtype());
+  return from_vector(m, {n, 1, h, w}, x.dtype()).to(x.device());
 }
 
 // ---- Context AE ------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ Tensor UnifiedVAE::encode_mu(const Tensor& x) {
 }
 
 Tensor UnifiedVAE::sample(const Posterior& q) {
-  Tensor eps = randn(q.mu.shape(), noise(), q.mu.dtype());
+  Tensor eps = randn(q.mu.shape(), noise(), q.mu.dtype(), q.mu.device());
   return q.mu + eps * exp(q.log_sigma);  // z = μ + ε·σ (reparameterisation, Kingma & Welling 2014)
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds and runs every test: installs dependencies (incl. PyTorch, the outside oracle), builds
 # the CPU configuration with tests and benchmarks, checks that the CUDA-on configuration compiles
-# and links (when nvcc is present), runs the CUDA kernels under the simulator with ASan, fuzzes
+# and links (when nvcc is present), runs the CUDA kernels and the backend test suite under the
+# simulator, plain and with ASan, fuzzes
 # the NIfTI reader for 30 s, and runs ctest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,17 +15,22 @@ UAD_CUDA=OFF bash scripts/build.sh -DUAD_BUILD_TESTS=ON -DUAD_BUILD_BENCH=ON
 if command -v nvcc >/dev/null || [[ -x /usr/local/cuda/bin/nvcc ]]; then
   stage "build (CUDA on, compile and link only: no GPU here)"
   cmake -S . -B build-cuda -DCMAKE_BUILD_TYPE=Release -DUAD_CUDA=ON -DUAD_BUILD_TESTS=ON -DUAD_BUILD_BENCH=OFF >/dev/null
-  cmake --build build-cuda -j"$(nproc)" --target uad test_cuda_kernels test_sim_postprocess test_sim_runtime
+  # The real-GPU tests: the kernels, post-processing, runtime and the backend test suite (every op
+  # against the CPU) run on a device, or skip saying why.
+  gpu_tests=(test_cuda_kernels test_sim_postprocess test_sim_runtime $(cd tests && ls test_sim_backend_ops*.cpp | sed 's/\.cpp$//'))
+  cmake --build build-cuda -j"$(nproc)" --target uad "${gpu_tests[@]}"
   ./build-cuda/uad info
-  # The real-GPU kernel tests: they run on a device, or skip saying why.
-  ./build-cuda/tests/test_cuda_kernels --gtest_brief=1
-  ./build-cuda/tests/test_sim_postprocess --gtest_brief=1
-  ./build-cuda/tests/test_sim_runtime --gtest_brief=1
+  for t in "${gpu_tests[@]}"; do ./build-cuda/tests/"$t" --gtest_brief=1; done
 fi
-stage "CUDA simulator (kernels/cuda/*.cu under g++ on Boost.Context fibers, AddressSanitizer; index order and shuffled)"
+sim_tests=(test_cuda_kernels $(cd tests && ls test_sim*.cpp | sed 's/\.cpp$//'))
+stage "CUDA simulator, plain (kernels/cuda/*.cu under g++ on Boost.Context fibers; the backend test suite and the kernel tests)"
+cmake -S . -B build-sim-plain -DCMAKE_BUILD_TYPE=Release -DUAD_CUDA=OFF -DUAD_CUDA_SIM=ON -DUAD_SIM_ASAN=OFF \
+  -DUAD_BUILD_TESTS=ON -DUAD_BUILD_BENCH=OFF >/dev/null
+cmake --build build-sim-plain -j"$(nproc)" --target "${sim_tests[@]}"
+for t in "${sim_tests[@]}"; do ./build-sim-plain/tests/"$t" --gtest_brief=1; done
+stage "CUDA simulator with AddressSanitizer (index order and shuffled)"
 cmake -S . -B build-sim -DCMAKE_BUILD_TYPE=Release -DUAD_CUDA=OFF -DUAD_CUDA_SIM=ON -DUAD_SIM_ASAN=ON \
   -DUAD_BUILD_TESTS=ON -DUAD_BUILD_BENCH=OFF >/dev/null
-sim_tests=(test_cuda_kernels $(cd tests && ls test_sim*.cpp | sed 's/\.cpp$//'))
 cmake --build build-sim -j"$(nproc)" --target "${sim_tests[@]}"
 for t in "${sim_tests[@]}"; do
   ./build-sim/tests/"$t" --gtest_brief=1

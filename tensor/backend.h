@@ -69,6 +69,12 @@ struct CudaBackend {
   decltype(&cuda::conv_backward_filter) conv_backward_filter = nullptr;
   // ---- normalisation / softmax / loss / random / optimiser family: more kernels here ----
   // ---- convolution / linear / pooling / resampling / padding / concat family: more kernels here ----
+  decltype(&cuda::upsample_linear_forward) upsample_linear_forward = nullptr;
+  decltype(&cuda::upsample_linear_backward) upsample_linear_backward = nullptr;
+  decltype(&cuda::pad_replicate_forward) pad_replicate_forward = nullptr;
+  decltype(&cuda::pad_replicate_backward) pad_replicate_backward = nullptr;
+  decltype(&cuda::index_gather) index_gather = nullptr;
+  decltype(&cuda::index_scatter_add) index_scatter_add = nullptr;
 };
 
 /// Makes `b` the backend of Device::cuda tensors (kept by pointer: `b` must outlive its use).

@@ -30,10 +30,7 @@ Device select_device(const std::string& request, std::string* note) {
   const CudaProbe& p = probe_cuda();
   if (p.available()) {
     if (note) *note = "device: cuda (" + p.name + ")";
-    // The CUDA backend's ops arrive with issue 3; until then even a present GPU cannot run them.
-    if (request == "cuda") fail("--device cuda: a GPU is present (", p.name, ") but this build's CUDA backend has no ops yet");
-    if (note) *note = "device: cpu (a GPU is present but the CUDA backend has no ops yet)";
-    return Device::cpu;
+    return Device::cuda;
   }
   if (request == "cuda") fail("--device cuda: no usable CUDA device — ", p.reason);
   if (note) *note = "device: cpu (no CUDA device: " + p.reason + ")";

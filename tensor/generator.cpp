@@ -3,6 +3,7 @@
 
 #include "kernels/common/philox.h"
 #include "kernels/cpu/loops.h"
+#include "tensor/backend.h"
 
 namespace uad {
 
@@ -28,10 +29,28 @@ template <class Fill> void for_blocks(int64_t n, Generator& g, Fill fill) {
 
 void check_float(DType t, const char* op) { check(is_floating(t), op, ": dtype must be f32 or f64, got ", dtype_name(t)); }
 
+enum class Dist { uniform, normal, bernoulli };
+
+/// A draw on cuda: the table's Philox fill from g's seed and reserved offset (the CPU's blocks).
+Tensor fill_cuda(const char* op, Dist dist, const Shape& shape, double p, Generator& g, DType dtype) {
+  const CudaBackend& b = cuda_backend(op);
+  OpRange r(b, op);
+  Tensor t = empty(shape, dtype, Device::cuda);
+  const int64_t n = t.numel();
+  const uint64_t seed = g.seed(), first = g.reserve(n);
+  switch (dist) {
+    case Dist::uniform: b.fill_uniform(dtype, t.raw(), n, seed, first, b.stream()); break;
+    case Dist::normal: b.fill_normal(dtype, t.raw(), n, seed, first, b.stream()); break;
+    case Dist::bernoulli: b.fill_bernoulli(dtype, t.raw(), n, p, seed, first, b.stream()); break;
+  }
+  return t;
+}
+
 }  // namespace
 
-Tensor rand(const Shape& shape, Generator& g, DType dtype) {
+Tensor rand(const Shape& shape, Generator& g, DType dtype, Device device) {
   check_float(dtype, "rand");
+  if (device == Device::cuda) return fill_cuda("rand", Dist::uniform, shape, 0.0, g, dtype);
   Tensor t = empty(shape, dtype);
   const int64_t n = t.numel();
   if (dtype == DType::f32) {
@@ -44,8 +63,9 @@ Tensor rand(const Shape& shape, Generator& g, DType dtype) {
   return t;
 }
 
-Tensor randn(const Shape& shape, Generator& g, DType dtype) {
+Tensor randn(const Shape& shape, Generator& g, DType dtype, Device device) {
   check_float(dtype, "randn");
+  if (device == Device::cuda) return fill_cuda("randn", Dist::normal, shape, 0.0, g, dtype);
   Tensor t = empty(shape, dtype);
   const int64_t n = t.numel();
   auto fill = [&](auto* p) {
@@ -61,9 +81,10 @@ Tensor randn(const Shape& shape, Generator& g, DType dtype) {
   return t;
 }
 
-Tensor bernoulli(const Shape& shape, double prob, Generator& g, DType dtype) {
+Tensor bernoulli(const Shape& shape, double prob, Generator& g, DType dtype, Device device) {
   check_float(dtype, "bernoulli");
   check(prob >= 0.0 && prob <= 1.0, "bernoulli: probability ", prob, " outside [0,1]");
+  if (device == Device::cuda) return fill_cuda("bernoulli", Dist::bernoulli, shape, prob, g, dtype);
   Tensor t = empty(shape, dtype);
   const int64_t n = t.numel();
   const float pf = (float)prob;

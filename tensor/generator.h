@@ -34,11 +34,20 @@ class Generator {
 Generator& default_generator();
 void manual_seed(uint64_t seed);
 
-/// Uniform [0,1) values. shape: any; dtype f32 or f64.
-Tensor rand(const Shape& shape, Generator& g = default_generator(), DType dtype = DType::f32);
+// Each draw reserves ceil(numel/4) blocks of g whatever the device: on Device::cuda the values
+// are filled on the device (kernels/cuda/random.cu via the backend table, tensor/backend.h) from
+// the same seed and offset, so a device draw equals the CPU draw of the same generator state
+// (uniform and bernoulli bit for bit; normal to the device's logf/sinf/cosf, bit for bit under the
+// simulator) and leaves g in the same state. Throws uad::Error for a non-float dtype, or a cuda
+// device in a binary without a CUDA backend.
+
+/// Uniform [0,1) values. shape: any; dtype f32 or f64; device: where the tensor is made.
+Tensor rand(const Shape& shape, Generator& g = default_generator(), DType dtype = DType::f32, Device device = Device::cpu);
 /// Standard normal values (Box–Muller on Philox words).
-Tensor randn(const Shape& shape, Generator& g = default_generator(), DType dtype = DType::f32);
-/// 1 with probability p, else 0 (dtype f32/f64 so it can multiply activations).
-Tensor bernoulli(const Shape& shape, double p, Generator& g = default_generator(), DType dtype = DType::f32);
+Tensor randn(const Shape& shape, Generator& g = default_generator(), DType dtype = DType::f32, Device device = Device::cpu);
+/// 1 with probability p, else 0 (dtype f32/f64 so it can multiply activations). Throws for p
+/// outside [0,1].
+Tensor bernoulli(const Shape& shape, double p, Generator& g = default_generator(), DType dtype = DType::f32,
+                 Device device = Device::cpu);
 
 }  // namespace uad

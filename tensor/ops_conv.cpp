@@ -1,11 +1,15 @@
 // Convolution ops (see ops_conv.h): conv, conv_backward_input and conv_backward_weight, each with
 // a vjp written with the other two (PyTorch's _convolution_double_backward), so gradients of any
-// order compose. Forward kernels: kernels/cpu/conv.h (oneDNN or im2col + GEMM).
+// order compose. Forward kernels: kernels/cpu/conv.h (oneDNN or im2col + GEMM); on Device::cuda
+// the backend table's conv_forward / conv_backward_data / conv_backward_filter (kernels/cuda/dnn.h:
+// cuDNN, the CPU kernels under the simulator), f32 only.
 #include "tensor/ops_conv.h"
 
 #include "kernels/cpu/conv.h"
 #include "kernels/cpu/elementwise.h"
 #include "tensor/autograd.h"
+#include "tensor/backend.h"
+#include "tensor/device_ops.h"
 #include "tensor/ops.h"
 
 namespace uad {
@@ -28,13 +32,21 @@ ConvParams normalize(const ConvParams& p, int nd, const char* op) {
 
 void check_operand(const Tensor& t, const char* what, const char* op) {
   check(t.defined(), op, ": ", what, " is undefined");
-  check(t.device() == Device::cpu, op, " has no CUDA implementation in this build (", what, " on ", device_name(t.device()), ")");
   check(is_floating(t.dtype()), op, ": ", what, " must be f32 or f64, got ", dtype_name(t.dtype()));
 }
 
 void check_same_dtype(const Tensor& a, const Tensor& b, const char* op) {
   check(a.dtype() == b.dtype(), op, ": dtype mix ", dtype_name(a.dtype()), " and ", dtype_name(b.dtype()), " (shapes ",
         a.shape(), " and ", b.shape(), ")");
+  check(a.device() == b.device(), op, ": device mix ", device_name(a.device()), " and ", device_name(b.device()), " (shapes ",
+        a.shape(), " and ", b.shape(), ")");
+}
+
+/// The CUDA backend convolves f32 only (cuDNN path of kernels/cuda/dnn.h): a clear error for f64.
+const CudaBackend& device_conv(const Tensor& t, const char* op) {
+  check(t.dtype() == DType::f32, op, ": the CUDA backend convolves f32 only (cuDNN), got ", dtype_name(t.dtype()),
+        " of shape ", t.shape(), "; cast to f32 or run the op on the CPU");
+  return cuda_backend(op);
 }
 
 /// The geometry of x ⋆ w for input shape xs [N,Cin,*S] and weight shape ws [Cout,Cin,*K].
@@ -93,8 +105,15 @@ Tensor conv_node(const Tensor& x, const Tensor& w, const Tensor& b, const ConvPa
   const ConvParams p = normalize(p_in, (int)x.dim() - 2 > 0 ? (int)x.dim() - 2 : 1, op);
   const cpu::ConvGeom g = make_geom(x.shape(), w.shape(), p, op);
   check_bias(b, x, g.Cout, op);
-  Tensor y = empty(out_shape(g), x.dtype());
-  {
+  Tensor y;
+  if (dev::on_cuda(x)) {
+    const CudaBackend& be = device_conv(x, op);
+    OpRange r(be, op);
+    Tensor xc = contig(x), wc = contig(w), bc = b.defined() ? contig(b) : Tensor();
+    y = empty(out_shape(g), x.dtype(), Device::cuda);
+    be.conv_forward(g, xc.data<float>(), wc.data<float>(), ptr_or_null<float>(bc), y.data<float>(), be.stream());
+  } else {
+    y = empty(out_shape(g), x.dtype());
     Tensor xc = contig(x), wc = contig(w), bc = b.defined() ? contig(b) : Tensor();
     UAD_DISPATCH_FLOAT(x.dtype(), op, [&] {
       cpu::conv_forward(g, xc.data<scalar_t>(), wc.data<scalar_t>(), ptr_or_null<scalar_t>(bc), y.data<scalar_t>());
@@ -119,8 +138,15 @@ Tensor backward_input_node(const Tensor& gy, const Tensor& w, const Tensor& b, c
   check(gy.shape() == out_shape(g), op, ": gradient ", gy.shape(), " does not match the output ", out_shape(g),
         " of a convolution of input ", input_shape, " with weight ", w.shape());
   check_bias(b, gy, g.Cin, op);
-  Tensor gx = empty(input_shape, gy.dtype());
-  {
+  Tensor gx;
+  if (dev::on_cuda(gy)) {
+    const CudaBackend& be = device_conv(gy, op);
+    OpRange r(be, op);
+    Tensor gc = contig(gy), wc = contig(w), bc = b.defined() ? contig(b) : Tensor();
+    gx = empty(input_shape, gy.dtype(), Device::cuda);
+    be.conv_backward_data(g, gc.data<float>(), wc.data<float>(), ptr_or_null<float>(bc), gx.data<float>(), be.stream());
+  } else {
+    gx = empty(input_shape, gy.dtype());
     Tensor gc = contig(gy), wc = contig(w), bc = b.defined() ? contig(b) : Tensor();
     UAD_DISPATCH_FLOAT(gy.dtype(), op, [&] {
       cpu::conv_backward_input(g, gc.data<scalar_t>(), wc.data<scalar_t>(), ptr_or_null<scalar_t>(bc), gx.data<scalar_t>());
@@ -184,8 +210,15 @@ Tensor conv_backward_weight(const Tensor& x, const Tensor& gy, const Shape& weig
   const cpu::ConvGeom g = make_geom(x.shape(), weight_shape, p, op);
   check(gy.shape() == out_shape(g), op, ": gradient ", gy.shape(), " does not match the output ", out_shape(g),
         " of a convolution of input ", x.shape(), " with weight ", weight_shape);
-  Tensor gw = empty(weight_shape, x.dtype());
-  {
+  Tensor gw;
+  if (dev::on_cuda(x)) {
+    const CudaBackend& be = device_conv(x, op);
+    OpRange r(be, op);
+    Tensor xc = contig(x), gc = contig(gy);
+    gw = empty(weight_shape, x.dtype(), Device::cuda);
+    be.conv_backward_filter(g, xc.data<float>(), gc.data<float>(), gw.data<float>(), be.stream());
+  } else {
+    gw = empty(weight_shape, x.dtype());
     Tensor xc = contig(x), gc = contig(gy);
     UAD_DISPATCH_FLOAT(x.dtype(), op, [&] {
       cpu::conv_backward_weight(g, xc.data<scalar_t>(), gc.data<scalar_t>(), gw.data<scalar_t>());

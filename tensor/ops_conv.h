@@ -5,6 +5,7 @@
 // roles swapped. Spatial rank 2 ([N,C,H,W]) or 3 ([N,C,D,H,W]); cross-correlation as in PyTorch.
 // CPU kernels: oneDNN (f32) or im2col + OpenBLAS (f32, f64), chosen per op by measurement; the
 // environment variable UAD_CONV_BACKEND=auto|dnnl|im2col forces one (kernels/cpu/conv.h).
+// CUDA tensors: cuDNN (kernels/cuda/dnn.h), f32 only (an f64 device convolution throws).
 // All ops accept f32 or f64 (equal dtypes) and non-contiguous inputs (copied), and throw
 // uad::Error naming the op and the shapes on a rank, channel, dtype or size mismatch.
 #pragma once

@@ -1,6 +1,8 @@
 // Matrix products: forward via OpenBLAS (kernels/cpu/gemm.h), vjps written with matmul itself,
 // so second order works. Strided operands (transposed views, row slices) are passed to BLAS with
-// a transpose flag / leading dimension instead of being copied.
+// a transpose flag / leading dimension instead of being copied. On Device::cuda the same views go
+// to the backend table's gemm (kernels/cuda/dnn.h: cuBLAS, row-major contract of cpu::gemm), f32
+// only; a batch is one gemm call per matrix (or one folded call, as on the CPU).
 #include "tensor/ops_linalg.h"
 
 #include <algorithm>
@@ -8,6 +10,8 @@
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/gemm.h"
 #include "tensor/autograd.h"
+#include "tensor/backend.h"
+#include "tensor/device_ops.h"
 #include "tensor/ops.h"
 
 namespace uad {
@@ -49,10 +53,14 @@ BlasView operand_view(const Tensor& t, Tensor& hold) {
 
 void check_matmul(const Tensor& a, const Tensor& b) {
   check(a.defined() && b.defined(), "matmul: undefined operand");
-  check(a.device() == Device::cpu && b.device() == Device::cpu, "matmul has no CUDA implementation in this build");
+  check(a.device() == b.device(), "matmul: device mix ", device_name(a.device()), " and ", device_name(b.device()), " (shapes ",
+        a.shape(), " and ", b.shape(), ")");
   check(a.dtype() == b.dtype(), "matmul: dtype mix ", dtype_name(a.dtype()), " and ", dtype_name(b.dtype()), " (shapes ",
         a.shape(), " and ", b.shape(), ")");
   check(is_floating(a.dtype()), "matmul: expected floating tensors, got ", dtype_name(a.dtype()));
+  if (dev::on_cuda(a))
+    check(a.dtype() == DType::f32, "matmul: the CUDA backend multiplies f32 only (cuBLAS), got ", dtype_name(a.dtype()),
+          " (shapes ", a.shape(), " and ", b.shape(), "); cast to f32 or run the op on the CPU");
   check((a.dim() == 2 || a.dim() == 3) && (b.dim() == 2 || b.dim() == 3), "matmul: expected 2-D or 3-D operands, got shapes ",
         a.shape(), " and ", b.shape());
   check(a.size(-1) == b.size(-2), "matmul: shapes ", a.shape(), " and ", b.shape(), " do not match (inner dims ", a.size(-1),
@@ -61,7 +69,8 @@ void check_matmul(const Tensor& a, const Tensor& b) {
     check(a.size(0) == b.size(0), "matmul: batch sizes differ in shapes ", a.shape(), " and ", b.shape());
 }
 
-template <class T> void matmul_forward(const Tensor& a_in, const Tensor& b_in, const Tensor& out) {
+/// out = a·b (batched), each product one call of `gemm` with cpu::gemm's signature (row-major).
+template <class T, class Gemm> void matmul_forward(const Tensor& a_in, const Tensor& b_in, const Tensor& out, Gemm gemm) {
   Tensor a, b;
   const BlasView va = operand_view(a_in, a), vb = operand_view(b_in, b);
   const int64_t M = a.size(-2), K = a.size(-1), N = b.size(-1);
@@ -75,12 +84,12 @@ template <class T> void matmul_forward(const Tensor& a_in, const Tensor& b_in, c
     const int64_t sr = a.strides()[1], sc = a.strides()[2];
     const int64_t ld = M == 1 ? sa : sr;
     if ((sc == 1 || K == 1) && (M == 1 || sa == M * sr) && ld >= std::max<int64_t>(K, 1)) {
-      cpu::gemm(false, vb.trans, B * M, N, K, T(1), ap, ld, bp, vb.ld, T(0), op, N);
+      gemm(false, vb.trans, B * M, N, K, T(1), ap, ld, bp, vb.ld, T(0), op, N);
       return;
     }
   }
   for (int64_t i = 0; i < B; ++i)
-    cpu::gemm(va.trans, vb.trans, M, N, K, T(1), ap + i * sa, va.ld, bp + i * sb, vb.ld, T(0), op + i * M * N, N);
+    gemm(va.trans, vb.trans, M, N, K, T(1), ap + i * sa, va.ld, bp + i * sb, vb.ld, T(0), op + i * M * N, N);
 }
 
 }  // namespace
@@ -92,8 +101,22 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   else if (b.dim() == 3) os.push_back(b.size(0));
   os.push_back(a.size(-2));
   os.push_back(b.size(-1));
-  Tensor out = empty(os, a.dtype());
-  UAD_DISPATCH_FLOAT(a.dtype(), "matmul", [&] { matmul_forward<scalar_t>(a, b, out); });
+  Tensor out;
+  if (dev::on_cuda(a)) {
+    const CudaBackend& be = cuda_backend("matmul");
+    OpRange r(be, "matmul");
+    out = empty(os, a.dtype(), Device::cuda);
+    void* stream = be.stream();
+    matmul_forward<float>(a, b, out, [&](bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+                                         const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+      be.gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, stream);
+    });
+  } else {
+    out = empty(os, a.dtype());
+    UAD_DISPATCH_FLOAT(a.dtype(), "matmul", [&] {
+      matmul_forward<scalar_t>(a, b, out, [](auto... args) { cpu::gemm(args...); });
+    });
+  }
   return record(out, "matmul", {a, b}, [a, b](const Tensor& g, const std::vector<bool>& n) {
     Tensor ga, gb;
     if (n[0]) {

@@ -1,6 +1,8 @@
 // Losses. Each is composed from differentiable ops (so first and higher-order gradients come
-// from the ops' vjps), except bce_with_logits, whose stable forward is one fused functor
-// (kernels/common/loss_functors.h) with its vjp written in ops.
+// from the ops' vjps, and they run on whichever device the ops do), except bce_with_logits,
+// whose stable forward is one fused functor (kernels/common/loss_functors.h; on Device::cuda the
+// same functor in kernels/cuda/loss.cu's loss_forward through the backend table) with its vjp
+// written in ops.
 #include "tensor/ops_loss.h"
 
 #include <cmath>
@@ -8,6 +10,8 @@
 #include "kernels/common/loss_functors.h"
 #include "kernels/cpu/elementwise.h"
 #include "tensor/autograd.h"
+#include "tensor/backend.h"
+#include "tensor/device_ops.h"
 #include "tensor/ops.h"
 
 namespace uad {
@@ -18,6 +22,25 @@ void check_same(const Tensor& a, const Tensor& b, const char* op, const char* na
   check(a.defined() && b.defined(), op, ": undefined ", a.defined() ? nb : na);
   check(a.shape() == b.shape(), op, ": ", na, " has shape ", a.shape(), " but ", nb, " has shape ", b.shape());
   check(a.dtype() == b.dtype(), op, ": ", na, " is ", dtype_name(a.dtype()), " but ", nb, " is ", dtype_name(b.dtype()));
+  check(a.device() == b.device(), op, ": ", na, " is on ", device_name(a.device()), " but ", nb, " is on ", device_name(b.device()),
+        " (shape ", a.shape(), ")");
+}
+
+/// The elementwise bce_with_logits loss of z and t on cuda (loss_forward, reduction none).
+Tensor bce_with_logits_cuda(const Tensor& z, const Tensor& t) {
+  check(is_floating(z.dtype()), "bce_with_logits: expected f32/f64, got ", dtype_name(z.dtype()), " of shape ", z.shape());
+  const CudaBackend& b = cuda_backend("bce_with_logits");
+  OpRange r(b, "bce_with_logits");
+  Tensor zc, tc;
+  {
+    NoGradGuard ng;
+    zc = contiguous(z.detach());
+    tc = contiguous(t.detach());
+  }
+  Tensor out = empty(z.shape(), z.dtype(), Device::cuda);
+  b.loss_forward(cuda::LossKind::bce_with_logits, cuda::LossReduction::none, z.dtype(), zc.raw(), tc.raw(), z.numel(),
+                 z.dim() ? z.shape()[0] : 1, out.raw(), b.stream());
+  return out;
 }
 
 }  // namespace
@@ -49,8 +72,7 @@ Tensor mse_loss(const Tensor& x, const Tensor& y, Reduction r) {
 
 Tensor bce_with_logits(const Tensor& z, const Tensor& t, Reduction r) {
   check_same(z, t, "bce_with_logits", "logits", "target");
-  check(z.device() == Device::cpu && t.device() == Device::cpu, "bce_with_logits has no CUDA implementation in this build");
-  Tensor l = UAD_DISPATCH_FLOAT(z.dtype(), "bce_with_logits", [&] {
+  Tensor l = dev::on_cuda(z) ? bce_with_logits_cuda(z, t) : UAD_DISPATCH_FLOAT(z.dtype(), "bce_with_logits", [&] {
     return cpu::map_binary<scalar_t, scalar_t, scalar_t>(z, t, fn::BceWithLogits{}, "bce_with_logits");
   });
   // ∂/∂z = σ(z) − t, ∂/∂t = −z (exact everywhere, including z = 0).

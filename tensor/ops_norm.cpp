@@ -1,8 +1,10 @@
 // Normalisation ops and dropout.
 //
-// Forward: fused kernels (kernels/cpu/norm.h): statistics in one read of x, output in a second
-// pass. Backward: a node per op whose vjp
-//  - without create_graph (grad mode off inside the vjp): the fused first-order kernels;
+// Forward: fused kernels (kernels/cpu/norm.h; on Device::cuda kernels/cuda/norm.cu through the
+// backend table, tensor/backend.h): statistics in one read of x, output in a second pass.
+// Backward: a node per op whose vjp
+//  - without create_graph (grad mode off inside the vjp): the fused first-order kernels (CPU or
+//    device, by the input's device);
 //  - with create_graph: the formula below written in differentiable ops (composed_vjp), so the
 //    gradient can be differentiated again (the WGAN-GP critic's layer/instance norms).
 // The formula lives once, in composed_stats/composed_vjp; the fused kernels implement the same
@@ -18,6 +20,8 @@
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/norm.h"
 #include "tensor/autograd.h"
+#include "tensor/backend.h"
+#include "tensor/device_ops.h"
 #include "tensor/ops.h"
 
 namespace uad {
@@ -34,7 +38,6 @@ struct NormGeom {
 
 void check_input(const Tensor& x, int64_t min_dim, const char* op) {
   check(x.defined(), op, ": undefined input");
-  check(x.device() == Device::cpu, op, " has no CUDA implementation in this build");
   check(is_floating(x.dtype()), op, ": expected an f32/f64 input, got ", dtype_name(x.dtype()), " of shape ", x.shape());
   check(x.dim() >= min_dim, op, ": expected at least ", min_dim, " dims, got shape ", x.shape());
 }
@@ -54,6 +57,14 @@ Tensor data_of(const Tensor& t) {
 }
 
 template <class T> T* ptr_or_null(const Tensor& t) { return t.defined() ? t.data<T>() : nullptr; }
+void* raw_or_null(const Tensor& t) { return t.defined() ? t.raw() : nullptr; }
+
+/// The statistics a fused forward saves for its first-order vjp: double vectors on the CPU
+/// (kernels/cpu/norm.h), device tensors of x's dtype on cuda (kernels/cuda/norm.cu).
+struct Saved {
+  Stats mean, rstd;
+  Tensor dmean, drstd;
+};
 
 int64_t spatial_of(const Tensor& x) {
   int64_t s = 1;
@@ -155,11 +166,70 @@ std::vector<Tensor> channel_backward_fused(const Tensor& g_in, const Tensor& x, 
   return {dx, dw, db};
 }
 
-/// A channel norm with batch statistics: fused forward + node. For batch norm the running
-/// buffers are updated from the same statistics (not recorded).
+// ---- device twins of the fused channel-norm kernels (kernels/cuda/norm.cu) ----
+
+/// Forward on cuda: y, and the saved mean/rstd per statistics group (batch: [C]; group/instance:
+/// [N·groups]); batch norm updates the running buffers on the device (a buffer of another dtype
+/// than x goes through a converted copy).
+Tensor channel_forward_cuda(const Tensor& x, const Tensor& w, const Tensor& b, const ChannelNormSpec& sp, double eps, const char* op,
+                            const Tensor& run_mean, const Tensor& run_var, double momentum, Saved& saved) {
+  for (const Tensor* t : {&w, &b, &run_mean, &run_var})
+    check(!t->defined() || dev::on_cuda(*t), op, ": a parameter or running buffer is on the CPU but the input ", x.shape(), " is on cuda");
+  const CudaBackend& be = cuda_backend(op);
+  OpRange r(be, op);
+  const DType dt = x.dtype();
+  Tensor xc = data_of(x), wc = data_of(w), bc = data_of(b);
+  Tensor out = empty(x.shape(), dt, Device::cuda);
+  saved.dmean = empty({sp.n_stats()}, dt, Device::cuda);
+  saved.drstd = empty({sp.n_stats()}, dt, Device::cuda);
+  if (sp.groups != 0) {
+    if (x.numel() > 0)
+      be.group_norm_forward(dt, xc.raw(), raw_or_null(wc), raw_or_null(bc), out.raw(), saved.dmean.raw(), saved.drstd.raw(), sp.N, sp.C,
+                            sp.S, sp.groups, eps, be.stream());
+    return out;
+  }
+  NoGradGuard ng;
+  auto as_x = [&](const Tensor& t) { return !t.defined() || t.dtype() == dt ? t : cast(t, dt); };
+  Tensor rm = as_x(run_mean), rv = as_x(run_var);
+  be.batch_norm_forward_train(dt, xc.raw(), raw_or_null(wc), raw_or_null(bc), out.raw(), saved.dmean.raw(), saved.drstd.raw(),
+                              raw_or_null(rm), raw_or_null(rv), sp.N, sp.C, sp.S, momentum, eps, be.stream());
+  if (rm.defined() && rm.dtype() != run_mean.dtype()) copy_values(run_mean, rm);
+  if (rv.defined() && rv.dtype() != run_var.dtype()) copy_values(run_var, rv);
+  return out;
+}
+
+/// First-order backward on cuda (grad mode off): dx, dw, db as needed.
+std::vector<Tensor> channel_backward_cuda(const Tensor& g_in, const Tensor& x, const Tensor& w, const Tensor& b, const ChannelNormSpec& sp,
+                                          const Saved& saved, const std::vector<bool>& needs) {
+  const CudaBackend& be = cuda_backend("norm backward");
+  OpRange r(be, sp.groups == 0 ? "batch_norm backward" : "group_norm backward");
+  const DType dt = x.dtype();
+  Tensor g = data_of(g_in), xc = data_of(x), wc = data_of(w);
+  Tensor dx = needs[0] ? empty(x.shape(), dt, Device::cuda) : Tensor();
+  Tensor dw = w.defined() && needs[1] ? empty(w.shape(), dt, Device::cuda) : Tensor();
+  Tensor db = b.defined() && needs[2] ? empty(b.shape(), dt, Device::cuda) : Tensor();
+  if (sp.groups == 0)
+    be.batch_norm_backward(dt, g.raw(), xc.raw(), raw_or_null(wc), saved.dmean.raw(), saved.drstd.raw(), sp.N, sp.C, sp.S, true,
+                           raw_or_null(dx), raw_or_null(dw), raw_or_null(db), be.stream());
+  else
+    be.group_norm_backward(dt, g.raw(), xc.raw(), saved.dmean.raw(), saved.drstd.raw(), raw_or_null(wc), sp.N, sp.C, sp.S, sp.groups,
+                           raw_or_null(dx), raw_or_null(dw), raw_or_null(db), be.stream());
+  return {dx, dw, db};
+}
+
+/// A channel norm with batch statistics: fused forward + node (CPU or device kernels by x's
+/// device). For batch norm the running buffers are updated from the same statistics (not recorded).
 Tensor channel_norm(const Tensor& x, const Tensor& w, const Tensor& b, const ChannelNormSpec& sp, const NormGeom& geo,
                     double eps, const char* op, const Tensor& run_mean = Tensor(), const Tensor& run_var = Tensor(),
                     double momentum = 0.0) {
+  if (dev::on_cuda(x)) {
+    Saved saved;
+    Tensor out = channel_forward_cuda(x, w, b, sp, eps, op, run_mean, run_var, momentum, saved);
+    return record(out, op, {x, w, b}, [x, w, b, sp, geo, eps, saved](const Tensor& g, const std::vector<bool>& needs) {
+      if (grad_mode_enabled()) return composed_vjp(g, x, w, b, geo, eps, needs);
+      return channel_backward_cuda(g, x, w, b, sp, saved, needs);
+    });
+  }
   auto mean = std::make_shared<std::vector<double>>(), rstd = std::make_shared<std::vector<double>>();
   std::vector<double> var;
   Tensor xc = data_of(x), wc = data_of(w), bc = data_of(b);
@@ -200,12 +270,69 @@ Tensor channel_norm(const Tensor& x, const Tensor& w, const Tensor& b, const Cha
   });
 }
 
+/// The vjp of y = x·scale[c] + shift[c] (x [N,C,*], pview = [1,C,1..]) in differentiable ops.
+std::vector<Tensor> affine_composed_vjp(const Tensor& g, const Tensor& x, const Tensor& scale, const Shape& pview, int64_t C,
+                                        const std::vector<bool>& needs) {
+  Tensor dx, dscale, dshift;
+  if (needs[0]) dx = mul(g, reshape(scale, pview));
+  if (needs[1]) dscale = reshape(sum_to(mul(g, x), pview), {C});
+  if (needs[2]) dshift = reshape(sum_to(g, pview), {C});
+  return {dx, dscale, dshift};
+}
+
+/// The raw parameters of an eval-mode batch norm (the device kernel forms scale and shift itself).
+struct EvalParams {
+  Tensor weight, bias, running_mean, running_var;
+  double eps;
+};
+
+/// Eval batch norm on cuda: y by batch_norm_forward_eval from the raw parameters (its scale and
+/// shift are the expression batch_norm() forms in ops).
+Tensor channel_affine_forward_cuda(const Tensor& x, const EvalParams& ep) {
+  for (const Tensor* t : {&ep.weight, &ep.bias, &ep.running_mean, &ep.running_var})
+    check(!t->defined() || dev::on_cuda(*t), "batch_norm: a parameter or running buffer is on the CPU but the input ", x.shape(),
+          " is on cuda");
+  const CudaBackend& be = cuda_backend("batch_norm");
+  OpRange r(be, "batch_norm_eval");
+  const int64_t N = x.shape()[0], C = x.shape()[1], S = spatial_of(x);
+  Tensor xc = data_of(x), wc = data_of(ep.weight), bc = data_of(ep.bias), rm = data_of(ep.running_mean), rv = data_of(ep.running_var);
+  Tensor out = empty(x.shape(), x.dtype(), Device::cuda);
+  be.batch_norm_forward_eval(x.dtype(), xc.raw(), raw_or_null(wc), raw_or_null(bc), rm.raw(), rv.raw(), out.raw(), nullptr, N, C, S,
+                             ep.eps, be.stream());
+  return out;
+}
+
+/// First-order vjp of y = x·scale[c] + shift[c] on cuda: batch_norm_backward in eval mode with
+/// weight = scale, mean = 0, rstd = 1 gives dx = g·scale, dscale = Σ g·x, dshift = Σ g.
+std::vector<Tensor> channel_affine_backward_cuda(const Tensor& g_in, const Tensor& x, const Tensor& scale, const std::vector<bool>& needs) {
+  const CudaBackend& be = cuda_backend("batch_norm backward");
+  OpRange r(be, "batch_norm_eval backward");
+  const int64_t N = x.shape()[0], C = x.shape()[1], S = spatial_of(x);
+  const DType dt = x.dtype();
+  Tensor g = data_of(g_in), xc = data_of(x), sc = data_of(scale);
+  Tensor zero = zeros({C}, dt, Device::cuda), one = ones({C}, dt, Device::cuda);
+  Tensor dx = needs[0] ? empty(x.shape(), dt, Device::cuda) : Tensor();
+  Tensor dscale = needs[1] ? empty({C}, dt, Device::cuda) : Tensor();
+  Tensor dshift = needs[2] ? empty({C}, dt, Device::cuda) : Tensor();
+  be.batch_norm_backward(dt, g.raw(), xc.raw(), sc.raw(), zero.raw(), one.raw(), N, C, S, false, raw_or_null(dx), raw_or_null(dscale),
+                         raw_or_null(dshift), be.stream());
+  return {dx, dscale, dshift};
+}
+
 /// y = x·scale[c] + shift[c] for x [N,C,*] (batch norm in eval mode). scale and shift are
-/// differentiable [C] tensors (computed in ops from weight, bias and the running statistics).
-Tensor channel_affine(const Tensor& x, const Tensor& scale, const Tensor& shift) {
+/// differentiable [C] tensors (computed in ops from weight, bias and the running statistics);
+/// `ep` holds the raw parameters they were formed from (the device kernel's inputs).
+Tensor channel_affine(const Tensor& x, const Tensor& scale, const Tensor& shift, const EvalParams& ep) {
   const int64_t N = x.shape()[0], C = x.shape()[1], S = spatial_of(x), R = N * C;
   Shape pview(x.dim(), 1);
   pview[1] = C;
+  if (dev::on_cuda(x)) {
+    Tensor out = channel_affine_forward_cuda(x, ep);
+    return record(out, "batch_norm_eval", {x, scale, shift}, [x, scale, pview, C](const Tensor& g, const std::vector<bool>& needs) {
+      if (grad_mode_enabled()) return affine_composed_vjp(g, x, scale, pview, C, needs);
+      return channel_affine_backward_cuda(g, x, scale, needs);
+    });
+  }
   Tensor xc = data_of(x);
   Tensor out = empty(x.shape(), x.dtype());
   std::vector<double> sc = scale.to_vector(), sh = shift.to_vector(), rsc(R), rsh(R);
@@ -218,13 +345,8 @@ Tensor channel_affine(const Tensor& x, const Tensor& scale, const Tensor& shift)
   });
   return record(out, "batch_norm_eval", {x, scale, shift},
                 [x, scale, pview, N, C, S, rsc](const Tensor& g, const std::vector<bool>& needs) {
+                  if (grad_mode_enabled()) return affine_composed_vjp(g, x, scale, pview, C, needs);
                   Tensor dx, dscale, dshift;
-                  if (grad_mode_enabled()) {
-                    if (needs[0]) dx = mul(g, reshape(scale, pview));
-                    if (needs[1]) dscale = reshape(sum_to(mul(g, x), pview), {C});
-                    if (needs[2]) dshift = reshape(sum_to(g, pview), {C});
-                    return std::vector<Tensor>{dx, dscale, dshift};
-                  }
                   UAD_DISPATCH_FLOAT(x.dtype(), "batch_norm backward", [&] {
                     Tensor gc = data_of(g), xc = data_of(x);
                     if (needs[0]) {
@@ -245,6 +367,34 @@ Tensor channel_affine(const Tensor& x, const Tensor& scale, const Tensor& shift)
                     }
                   });
                   return std::vector<Tensor>{dx, dscale, dshift};
+                });
+}
+
+/// layer_norm on cuda: layer_norm_forward/backward (kernels/cuda/norm.cu), the same node structure
+/// as the CPU path (fused first order, composed_vjp under create_graph).
+Tensor layer_norm_cuda(const Tensor& x, const Tensor& weight, const Tensor& bias, const NormGeom& geo, double eps, int64_t R, int64_t K) {
+  const CudaBackend& be = cuda_backend("layer_norm");
+  OpRange range(be, "layer_norm");
+  const DType dt = x.dtype();
+  Tensor xc = data_of(x), wc = data_of(weight), bc = data_of(bias);
+  Tensor out = empty(x.shape(), dt, Device::cuda);
+  Saved saved;
+  saved.dmean = empty({R}, dt, Device::cuda);
+  saved.drstd = empty({R}, dt, Device::cuda);
+  be.layer_norm_forward(dt, xc.raw(), raw_or_null(wc), raw_or_null(bc), out.raw(), saved.dmean.raw(), saved.drstd.raw(), R, K, eps,
+                        be.stream());
+  return record(out, "layer_norm", {x, weight, bias},
+                [x, weight, bias, geo, eps, saved, R, K](const Tensor& g, const std::vector<bool>& needs) {
+                  if (grad_mode_enabled()) return composed_vjp(g, x, weight, bias, geo, eps, needs);
+                  const CudaBackend& b = cuda_backend("layer_norm backward");
+                  OpRange r(b, "layer_norm backward");
+                  Tensor gc = data_of(g), xc = data_of(x), wc = data_of(weight);
+                  Tensor dx = needs[0] ? empty(x.shape(), x.dtype(), Device::cuda) : Tensor();
+                  Tensor dw = weight.defined() && needs[1] ? empty(weight.shape(), x.dtype(), Device::cuda) : Tensor();
+                  Tensor db = bias.defined() && needs[2] ? empty(bias.shape(), x.dtype(), Device::cuda) : Tensor();
+                  b.layer_norm_backward(x.dtype(), gc.raw(), xc.raw(), saved.dmean.raw(), saved.drstd.raw(), raw_or_null(wc), R, K,
+                                        raw_or_null(dx), raw_or_null(dw), raw_or_null(db), b.stream());
+                  return std::vector<Tensor>{dx, dw, db};
                 });
 }
 
@@ -281,6 +431,8 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, con
     check(r->shape() == Shape{C} && r->is_contiguous(), op, ": running statistics must be contiguous [", C, "], got ",
           r->shape(), " for input ", x.shape());
     check(is_floating(r->dtype()), op, ": running statistics must be f32/f64");
+    check(r->device() == x.device(), op, ": running statistics are on ", device_name(r->device()), " but the input ", x.shape(), " is on ",
+          device_name(x.device()));
   }
   if (training) {
     check(N * S > 1, op, ": expected more than 1 value per channel when training, got input of shape ", x.shape());
@@ -296,7 +448,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, con
   Tensor scale = weight.defined() ? mul(weight, inv) : inv;
   Tensor shift = neg(mul(running_mean.detach(), scale));
   if (bias.defined()) shift = add(shift, bias);
-  return channel_affine(x, scale, shift);
+  return channel_affine(x, scale, shift, EvalParams{weight, bias, running_mean, running_var, eps});
 }
 
 Tensor layer_norm(const Tensor& x, int64_t normalized_ndim, const Tensor& weight, const Tensor& bias, double eps) {
@@ -311,6 +463,7 @@ Tensor layer_norm(const Tensor& x, int64_t normalized_ndim, const Tensor& weight
   const int64_t K = numel_of(trailing), R = K > 0 ? x.numel() / K : 0;
   check(K > 0, op, ": normalising over zero elements, input ", x.shape());
   NormGeom geo{{R, K}, {1}, {1, K}};
+  if (dev::on_cuda(x)) return layer_norm_cuda(x, weight, bias, geo, eps, R, K);
   auto mean = std::make_shared<std::vector<double>>(R), rstd = std::make_shared<std::vector<double>>(R);
   Tensor xc = data_of(x), wc = data_of(weight), bc = data_of(bias);
   Tensor out = empty(x.shape(), x.dtype());
@@ -364,13 +517,27 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator& g) {
   check(p >= 0.0 && p <= 1.0, "dropout: probability ", p, " outside [0,1] (input ", x.shape(), ")");
   if (!training || p == 0.0) return x;
   Tensor xc = data_of(x);
-  Tensor out = empty(x.shape(), x.dtype()), mask = empty(x.shape(), x.dtype());
   const int64_t n = x.numel();
   const uint64_t seed = g.seed(), base = g.reserve(n);
-  UAD_DISPATCH_FLOAT(x.dtype(), "dropout", [&] {
-    cpu::dropout_forward<scalar_t>(xc.data<scalar_t>(), out.data<scalar_t>(), mask.data<scalar_t>(), n, seed, base,
-                                   (float)(1.0 - p), p < 1.0 ? (scalar_t)(1.0 / (1.0 - p)) : scalar_t(0));
-  });
+  Tensor out, mask;
+  if (dev::on_cuda(x)) {
+    // The CPU's mask: keep where uniform < (float)(1−p) (fill_bernoulli on the same Philox blocks),
+    // times 1/(1−p) in x's dtype; y = x·mask.
+    const CudaBackend& be = cuda_backend("dropout");
+    OpRange r(be, "dropout");
+    NoGradGuard ng;
+    Tensor keep = empty(x.shape(), x.dtype(), Device::cuda);
+    be.fill_bernoulli(x.dtype(), keep.raw(), n, 1.0 - p, seed, base, be.stream());
+    mask = mul(keep, full({}, p < 1.0 ? 1.0 / (1.0 - p) : 0.0, x.dtype(), Device::cuda));
+    out = mul(xc, mask);
+  } else {
+    out = empty(x.shape(), x.dtype());
+    mask = empty(x.shape(), x.dtype());
+    UAD_DISPATCH_FLOAT(x.dtype(), "dropout", [&] {
+      cpu::dropout_forward<scalar_t>(xc.data<scalar_t>(), out.data<scalar_t>(), mask.data<scalar_t>(), n, seed, base,
+                                     (float)(1.0 - p), p < 1.0 ? (scalar_t)(1.0 / (1.0 - p)) : scalar_t(0));
+    });
+  }
   return record(out, "dropout", {x}, [mask](const Tensor& gr, const std::vector<bool>&) {
     return std::vector<Tensor>{mul(gr, mask)};
   });

@@ -6,7 +6,8 @@
 // O = ⌊(S + 2p − k)/s⌋ + 1. Every op is differentiable to any order: the vjps are the linear
 // "backward" ops declared below, and each backward op's own vjp is the forward op again
 // (avg_pool ↔ avg_pool_backward, upsample ↔ upsample_*_backward, max-pool gather ↔ scatter with
-// the argmax indices held constant). CPU, f32 and f64; forward kernels multithreaded over N·C.
+// the argmax indices held constant). CPU (f32, f64; forward kernels multithreaded over N·C) and CUDA
+// (kernels/cuda/pool.cu, upsample.cu, spatial.cu; f32, f64).
 //
 // Errors (uad::Error, naming the op and the shapes): wrong rank, non-floating dtype, a
 // kernel/stride/padding list with neither 1 nor one-per-dim entries, kernel or stride < 1,

@@ -1,8 +1,12 @@
-// Padding, concatenation, stacking and splitting ops (kernels in kernels/cpu/pad.h).
+// Padding, concatenation, stacking and splitting ops (kernels in kernels/cpu/pad.h; on Device::cuda
+// the backend table's pad_zero / concat (kernels/cuda/shape.cu) and pad_replicate_* (spatial.cu)).
+// stack and split are composed of cat, unsqueeze and slice, so they follow their operands.
 #include "tensor/ops_shape.h"
 
 #include "kernels/cpu/pad.h"
 #include "tensor/autograd.h"
+#include "tensor/backend.h"
+#include "tensor/device_ops.h"
 #include "tensor/ops.h"
 
 namespace uad {
@@ -60,15 +64,60 @@ int64_t wrap_dim(int64_t d, int64_t nd, const char* op, const Shape& shape) {
   return e;
 }
 
+/// Zero padding on the device (kernels/cuda/shape.cu pad_zero): x any strides.
+Tensor pad_zero_device(const Tensor& x, const Shape& os, const Shape& lo) {
+  const CudaBackend& be = cuda_backend("pad");
+  OpRange r(be, "pad");
+  Tensor y = empty(os, x.dtype(), Device::cuda);
+  if (y.numel() == 0) return y;
+  be.pad_zero(x.dtype(), x.raw(), x.shape(), x.strides(), y.raw(), os, lo, be.stream());
+  return y;
+}
+
+/// Replicate padding (forward, or its adjoint when `backward`) on the device: the [P,D,H,W] plane
+/// views of the CPU kernels, kernels/cuda/spatial.cu.
+Tensor replicate_device(const Tensor& t, const Shape& in_planes, const Shape& out_shape, const int64_t lo[3], const int64_t hi[3],
+                        bool backward) {
+  const char* op = backward ? "pad_replicate_backward" : "pad";
+  const CudaBackend& be = cuda_backend(op);
+  OpRange r(be, op);
+  Tensor tc = contiguous(t.detach());
+  Tensor y = empty(out_shape, t.dtype(), Device::cuda);
+  const int64_t in3[3] = {in_planes[1], in_planes[2], in_planes[3]};
+  if (backward) be.pad_replicate_backward(t.dtype(), tc.raw(), y.raw(), in_planes[0], in3, lo, hi, be.stream());
+  else be.pad_replicate_forward(t.dtype(), tc.raw(), y.raw(), in_planes[0], in3, lo, hi, be.stream());
+  return y;
+}
+
+/// torch.cat of same-dtype cuda tensors into a new [out_shape] tensor (kernels/cuda/shape.cu concat).
+Tensor cat_device(const std::vector<Tensor>& xs, int64_t dim, const Shape& os) {
+  const CudaBackend& be = cuda_backend("cat");
+  OpRange r(be, "cat");
+  Tensor y = empty(os, xs[0].dtype(), Device::cuda);
+  if (y.numel() == 0) return y;
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < dim; ++d) outer *= os[d];
+  for (int64_t d = dim + 1; d < (int64_t)os.size(); ++d) inner *= os[d];
+  std::vector<Tensor> hold;
+  std::vector<const void*> ptrs;
+  Shape sizes;
+  for (const Tensor& x : xs) {
+    hold.push_back(contiguous(x.detach()));
+    ptrs.push_back(hold.back().raw());
+    sizes.push_back(x.shape()[dim]);
+  }
+  be.concat(xs[0].dtype(), ptrs, sizes, outer, inner, y.raw(), be.stream());
+  return y;
+}
+
 }  // namespace
 
 Tensor pad(const Tensor& x, const Shape& pads, PadMode mode) {
   check(x.defined(), "pad: undefined tensor");
-  check(x.device() == Device::cpu, "pad has no CUDA implementation in this build");
   Shape lo;
   Shape os = padded_shape(x.shape(), pads, mode, lo);
   if (mode == PadMode::zero) {
-    Tensor y = cpu::pad_zero_forward(x, os, lo);
+    Tensor y = dev::on_cuda(x) ? pad_zero_device(x, os, lo) : cpu::pad_zero_forward(x, os, lo);
     if (!is_floating(x.dtype())) return y;
     return record(y, "pad", {x}, [pads](const Tensor& g, const std::vector<bool>&) {
       Shape neg(pads.size());
@@ -80,8 +129,13 @@ Tensor pad(const Tensor& x, const Shape& pads, PadMode mode) {
   const int64_t k = (int64_t)pads.size() / 2;
   int64_t l3[3], h3[3];
   replicate_lo(pads, l3, h3);
-  Tensor xc = x.detach().contiguous().reshape(replicate_planes(x.shape(), k));
-  Tensor y = cpu::pad_replicate_forward(xc, l3, h3).reshape(os);
+  Tensor y;
+  if (dev::on_cuda(x)) {
+    y = replicate_device(x, replicate_planes(x.shape(), k), os, l3, h3, false);
+  } else {
+    Tensor xc = x.detach().contiguous().reshape(replicate_planes(x.shape(), k));
+    y = cpu::pad_replicate_forward(xc, l3, h3).reshape(os);
+  }
   return record(y, "pad", {x}, [pads, xs = x.shape()](const Tensor& g, const std::vector<bool>&) {
     return std::vector<Tensor>{pad_replicate_backward(g, xs, pads)};
   });
@@ -90,7 +144,6 @@ Tensor pad(const Tensor& x, const Shape& pads, PadMode mode) {
 Tensor pad_replicate_backward(const Tensor& g, const Shape& input_shape, const Shape& pads) {
   const char* op = "pad_replicate_backward";
   check(g.defined() && is_floating(g.dtype()), op, ": expected an f32 or f64 gradient");
-  check(g.device() == Device::cpu, op, " has no CUDA implementation in this build");
   Shape lo;
   Shape os = padded_shape(input_shape, pads, PadMode::replicate, lo);
   check(g.shape() == os, op, ": gradient ", g.shape(), " is not the input shape ", input_shape, " padded by ", pads,
@@ -99,8 +152,13 @@ Tensor pad_replicate_backward(const Tensor& g, const Shape& input_shape, const S
   int64_t l3[3], h3[3];
   replicate_lo(pads, l3, h3);
   Shape in4 = replicate_planes(input_shape, k);
-  Tensor gc = g.detach().contiguous().reshape(replicate_planes(os, k));
-  Tensor gx = cpu::pad_replicate_backward(gc, {in4[1], in4[2], in4[3]}, l3).reshape(input_shape);
+  Tensor gx;
+  if (dev::on_cuda(g)) {
+    gx = replicate_device(g, in4, input_shape, l3, h3, true);
+  } else {
+    Tensor gc = g.detach().contiguous().reshape(replicate_planes(os, k));
+    gx = cpu::pad_replicate_backward(gc, {in4[1], in4[2], in4[3]}, l3).reshape(input_shape);
+  }
   return record(gx, op, {g}, [pads](const Tensor& gg, const std::vector<bool>&) {
     return std::vector<Tensor>{pad(gg, pads, PadMode::replicate)};
   });
@@ -117,7 +175,8 @@ Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
   os[dim] = 0;
   for (size_t i = 0; i < xs.size(); ++i) {
     const Tensor& x = xs[i];
-    check(x.device() == Device::cpu, "cat has no CUDA implementation in this build");
+    check(x.device() == x0.device(), "cat: tensor ", i, " is on ", device_name(x.device()), " but tensor 0 is on ",
+          device_name(x0.device()), " (shapes ", x.shape(), " and ", x0.shape(), ")");
     check(x.dtype() == x0.dtype(), "cat: tensor ", i, " is ", dtype_name(x.dtype()), " but tensor 0 is ",
           dtype_name(x0.dtype()), " (shapes ", x.shape(), " and ", x0.shape(), ")");
     bool ok = x.dim() == nd;
@@ -126,7 +185,7 @@ Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
           " (all dims except dim ", dim, " must match)");
     os[dim] += x.shape()[dim];
   }
-  Tensor y = cpu::cat_forward(xs, dim, os);
+  Tensor y = dev::on_cuda(x0) ? cat_device(xs, dim, os) : cpu::cat_forward(xs, dim, os);
   if (!is_floating(x0.dtype())) return y;
   Shape sizes;
   for (const Tensor& x : xs) sizes.push_back(x.shape()[dim]);

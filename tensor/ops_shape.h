@@ -2,7 +2,8 @@
 // All differentiable to any order: zero pad's vjp is zero pad with negated pads (a crop), the
 // replicate pad's vjp is pad_replicate_backward whose vjp is the replicate pad again, cat's vjp
 // is slices, split returns slices (views). Every dtype for zero pad/cat/stack/split (gradients
-// flow for f32/f64); replicate pad is f32/f64. CPU; copies multithreaded.
+// flow for f32/f64); replicate pad is f32/f64. CPU (copies multithreaded) and CUDA (kernels/cuda/shape.cu,
+// spatial.cu).
 #pragma once
 #include <vector>
 

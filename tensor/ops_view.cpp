@@ -20,14 +20,6 @@ int64_t wrap_dim(int64_t d, int64_t nd, const char* op) {
 }
 
 /// A new TensorImpl aliasing x's storage with the given geometry.
-/// dst ← src on whichever device both are on (cpu::copy_into or its CUDA twin).
-void copy_any(const Tensor& dst, const Tensor& src) {
-  check(dst.device() == src.device(), "copy: from ", device_name(src.device()), " to ", device_name(dst.device()), " (shape ",
-        src.shape(), ")");
-  if (dev::on_cuda(dst)) dev::copy_into(dst, src);
-  else cpu::copy_into(dst, src);
-}
-
 Tensor alias(const Tensor& x, Shape shape, Shape strides, int64_t offset) {
   auto t = std::make_shared<TensorImpl>();
   t->storage = x.impl()->storage;
@@ -114,7 +106,7 @@ Tensor slice_backward(const Tensor& g, const Shape& shape, int64_t dim, int64_t 
   Tensor out = zeros(shape, g.dtype(), g.device());
   Tensor dst = slice(out.detach(), dim, start, end, step);
   check(dst.shape() == g.shape(), "slice_backward: gradient shape ", g.shape(), " does not match slice shape ", dst.shape());
-  copy_any(dst, g);
+  copy_values(dst, g);
   return record(out, "slice_backward", {g}, [dim, start, end, step](const Tensor& gg, const std::vector<bool>&) {
     return std::vector<Tensor>{slice(gg, dim, start, end, step)};
   });
@@ -168,11 +160,18 @@ Tensor flatten(const Tensor& x, int64_t start, int64_t end) {
 
 Tensor clone(const Tensor& x) {
   Tensor out = empty(x.shape(), x.dtype(), x.device());
-  copy_any(out, x);
+  copy_values(out, x);
   return record(out, "clone", {x}, [](const Tensor& g, const std::vector<bool>&) { return std::vector<Tensor>{g}; });
 }
 
 Tensor contiguous(const Tensor& x) { return x.is_contiguous() ? x : clone(x); }
+
+void copy_values(const Tensor& dst, const Tensor& src) {
+  check(dst.device() == src.device(), "copy: from ", device_name(src.device()), " to ", device_name(dst.device()), " (shape ",
+        src.shape(), ")");
+  if (dev::on_cuda(dst)) dev::copy_into(dst, src);
+  else cpu::copy_into(dst, src);
+}
 
 Tensor to_device(const Tensor& x, Device d) {
   check(x.defined(), "to_device: undefined tensor");

@@ -27,6 +27,10 @@ Tensor flatten(const Tensor& x, int64_t start = 0, int64_t end = -1);
 Tensor contiguous(const Tensor& x);
 /// A contiguous copy that keeps the autograd history.
 Tensor clone(const Tensor& x);
+/// dst ← src in place, elementwise with dtype conversion, no autograd recording: both on the CPU
+/// (kernels/cpu cpu::copy_into) or both on cuda (the device's strided copy). dst may be any
+/// non-self-overlapping view. Throws uad::Error for differing shapes or devices.
+void copy_values(const Tensor& dst, const Tensor& src);
 /// x on device `d`: x itself when already there, else a contiguous copy (host ↔ device through
 /// the backend's pinned staging, tensor/backend.h). Differentiable for floating dtypes: the vjp
 /// moves the gradient back. Throws uad::Error when the binary has no CUDA backend.

@@ -104,6 +104,11 @@ TEST_F(BackendOps, FactoriesAndTransfers) {
   Tensor o = ones_like(f);
   EXPECT_EQ(o.device(), Device::cuda);
   EXPECT_EQ(o.to_vector(), std::vector<double>(5, 1.0));
+  // Empty tensors: no allocation problem, no launch.
+  Tensor e = zeros({0, 3}, DType::f32, Device::cuda);
+  EXPECT_TRUE(e.to_vector().empty());
+  EXPECT_EQ(sum(e).item(), 0.0);
+  EXPECT_TRUE(add(e, e).to_vector().empty());
   // Round trip and the gradient of the transfer itself.
   Tensor x = from_vector({1, 2, 3, 4, 5, 6}, {2, 3}).requires_grad_();
   Tensor xd = x.to(Device::cuda);

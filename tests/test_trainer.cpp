@@ -372,7 +372,7 @@ TEST_F(TrainerTest, ConfigFileValuesAreUsedAndExplicitOptionsOverrideThem) {
   EXPECT_EQ(y.lr, x.lr);
   EXPECT_EQ(y.seed, x.seed);
   EXPECT_EQ(train::config_to_json(y), train::config_to_json(x));
-  EXPECT_EQ(train::config_keys().size(), 26u);
+  EXPECT_EQ(train::config_keys().size(), 27u);
   // Errors name the key.
   train::TrainConfig z;
   EXPECT_NE(error_of([&] { train::set_config_value(z, "learning_rate", "1"); }).find("unknown key 'learning_rate'"),

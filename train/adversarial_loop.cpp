@@ -35,7 +35,7 @@ AdversarialLoopTrainer::AdversarialLoopTrainer(const TrainConfig& cfg, const mod
             spec_.trainer == models::TrainerKind::wgan_gp,
         "train: model '", spec_.name, "' is not trained by the VAE-GAN / AAE / WGAN-GP loop");
   check(static_cast<bool>(spec_.make), "train: model '", spec_.name, "' has no constructor");
-  select_device(cfg_.device);
+  device_ = select_device(cfg_.device);
   check(fs::is_directory(cfg_.data), "train: no dataset folder at ", cfg_.data,
         " (build one with `uad data prepare --out ", cfg_.data, "`)");
   check(fs::exists(fs::path(cfg_.data) / "manifest.json"), "train: ", cfg_.data,
@@ -67,6 +67,7 @@ AdversarialLoopTrainer::AdversarialLoopTrainer(const TrainConfig& cfg, const mod
   model_ = spec_.make(*gen_);
   check(model_ != nullptr, "train: the constructor of model '", spec_.name, "' returned no model");
   model_->set_generator(gen_.get());
+  model_->to(device_);  // before the optimisers take the parameter handles
   auto adam = [&](std::vector<Tensor> ps, double beta1, double beta2, double lr_ratio) {
     AdamOptions a;
     a.lr = cfg_.lr * lr_ratio;
@@ -247,8 +248,9 @@ AdversarialLoopTrainer::ValResult AdversarialLoopTrainer::validate() {
     NoGradGuard ng;
     while (auto b = val_loader_->next()) {
       if (cfg_.max_val_batches > 0 && b->index >= cfg_.max_val_batches) continue;  // drain the epoch
-      const int64_t n = b->image.size(0);
-      const models::LossTerms t = model_->loss(b->image);
+      const Tensor x = b->image.to(device_);
+      const int64_t n = x.size(0);
+      const models::LossTerms t = model_->loss(x);
       r.loss += t.total.item() * (double)n;
       if (r.parts.empty())
         for (const auto& [k, v] : t.parts) r.parts.emplace_back(k, 0.0);
@@ -258,7 +260,7 @@ AdversarialLoopTrainer::ValResult AdversarialLoopTrainer::validate() {
         for (const auto& [k, v] : t.parts)
           if (k == "l1") r.l1 += v.item() * (double)n;
       } else {
-        r.l1 += sum(abs(b->image - model_->reconstruct(b->image))).item();
+        r.l1 += sum(abs(x - model_->reconstruct(x))).item();
       }
       n_items += n;
     }
@@ -315,7 +317,7 @@ TrainResult AdversarialLoopTrainer::run(int64_t kill_after_steps) {
     int64_t steps_in_epoch = 0;
     while (auto b = train_loader_->next()) {
       if (b->index >= nb) continue;  // max_train_batches: drain the rest of the epoch
-      const StepValues vals = step(b->image, epoch);
+      const StepValues vals = step(b->image.to(device_), epoch);
       ++state_.step;
       ++steps_in_epoch;
       means.add(vals);

@@ -148,6 +148,7 @@ class AdversarialLoopTrainer {
   StepValues step(const Tensor& x, int64_t epoch);
 
   TrainConfig cfg_;
+  Device device_ = Device::cpu;  // where the model and the batches live (select_device(cfg_.device))
   models::ModelSpec spec_;
   std::unique_ptr<Generator> gen_;
   std::shared_ptr<models::ReconstructionModel> model_;

@@ -86,7 +86,7 @@ CriticUpdate vaegan_critic_update(models::VaeGanModel& m, Adam& opt_d, const Ten
   CriticUpdate r{};
   Tensor loss;
   if (o.wasserstein) {
-    Tensor eps = rand(per_sample_shape(x), g, x.dtype());
+    Tensor eps = rand(per_sample_shape(x), g, x.dtype(), x.device());
     Tensor d_real = mean(D(x)), d_fake = mean(D(fake));
     Tensor pen = o.gp_axis1_quirk ? gradient_penalty_axis1(D, x, fake, eps, o.gp_lambda)
                                   : gradient_penalty(D, x, fake, eps, o.gp_lambda);
@@ -171,8 +171,8 @@ CriticUpdate aae_critic_update(models::LatentAdversarialModel& m, Adam& opt_d, c
     z = m.encode_latent(x);
   }
   const int64_t n = x.size(0);
-  Tensor z_p = randn({n, m.latent_dim()}, g, z.dtype());
-  Tensor eps = rand({n, 1}, g, z.dtype());
+  Tensor z_p = randn({n, m.latent_dim()}, g, z.dtype(), z.device());
+  Tensor eps = rand({n, 1}, g, z.dtype(), z.device());
   // standard: ε·z_p + (1 − ε)·z; quirk: (1 + ε)·z_p − ε·z = z_p + ε(z_p − z) (extrapolates).
   Tensor pen = gradient_penalty(D, z_p, z, o.extrapolating_interpolate ? eps + 1.0 : eps, o.gp_lambda);
   Tensor d_real = mean(D(z_p)), d_fake = mean(D(z));

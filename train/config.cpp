@@ -52,6 +52,7 @@ const std::vector<Key>& table() {
       {"kappa", &TrainConfig::kappa},
       {"gan_beta1", &TrainConfig::gan_beta1},
       {"gan_beta2", &TrainConfig::gan_beta2},
+      {"refine_epochs", &TrainConfig::refine_epochs},
   };
   return t;
 }
@@ -212,6 +213,7 @@ void validate_config(const TrainConfig& c) {
   check(std::isfinite(c.gan_beta1) && c.gan_beta1 < 1, "train: gan_beta1 must be < 1 (< 0 = the model's value), got ",
         c.gan_beta1);
   check(c.gan_beta2 >= 0 && c.gan_beta2 < 1, "train: gan_beta2 must be in [0,1), got ", c.gan_beta2);
+  check(c.refine_epochs >= -1, "train: refine_epochs must be >= 0 (or -1 = the model's value), got ", c.refine_epochs);
 }
 
 }  // namespace uad::train

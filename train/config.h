@@ -46,13 +46,19 @@ struct TrainConfig {
   // ---- adversarial training (train/gan_trainer.h: models with TrainerKind::wgan_gp_izif) ----
   // Phase 1 trains G and D with WGAN-GP (Adam(lr, gan_beta1, gan_beta2)) for gan_epochs epochs;
   // phase 2 trains E with izi_f (Adam(lr, beta1, beta2), G and D frozen) for up to `epochs`
-  // epochs with early stopping. Ignored by the reconstruction trainer.
+  // epochs with early stopping; phase 3 (001's refinement) fine-tunes E and G together on izi_f
+  // (one Adam(lr, beta1, beta2) over both, D frozen) for up to refine_epochs epochs with early
+  // stopping. Ignored by the reconstruction trainer.
   int64_t gan_epochs = 0;            ///< phase-1 epochs; 0 = the same as `epochs` ([SD] runs both phases numEpochs)
   int64_t n_critic = 5;              ///< critic steps (one real batch each) per generator step (001, domain_spec §3)
   double gp_lambda = 10.0;           ///< gradient-penalty weight λ (001 Eq. 2)
   double kappa = -1.0;               ///< izi_f feature weight κ (001 Eq. 6); < 0 = the model's (1)
   double gan_beta1 = -1.0;           ///< WGAN-GP Adam β1; < 0 = the model's paper value (2-D [SD] 0.5, 3-D 001 0)
   double gan_beta2 = 0.9;            ///< WGAN-GP Adam β2 (Gulrajani et al.; [SD])
+  /// Refinement epochs (001 §2 step 3: E and G fine-tuned on izi_f after the encoder phase);
+  /// < 0 = the model's (train::default_refine_epochs: 0 for the 2-D f-AnoGANs, 10 for fanogan3d),
+  /// 0 = no refinement.
+  int64_t refine_epochs = -1;
 };
 
 /// The keys of TrainConfig in declaration order (the JSON names).
@@ -83,7 +89,7 @@ TrainConfig resolve_config(const std::string& config_file, const std::vector<std
 /// Checks the values: model, data and out non-empty; epochs, batch_size ≥ 1; lr ≥ 0 and finite;
 /// beta1, beta2 ∈ [0,1); adam_eps > 0; patience, max_*_batches ≥ 0; min_delta ≥ 0; val_metric
 /// "loss" or "l1"; gan_epochs ≥ 0, n_critic ≥ 1, gp_lambda ≥ 0 and finite, kappa and gan_beta1
-/// finite (negative = the model's value), gan_beta1 < 1, gan_beta2 ∈ [0,1). Throws one uad::Error naming the key (e.g. "train: --model is required").
+/// finite (negative = the model's value), gan_beta1 < 1, gan_beta2 ∈ [0,1), refine_epochs ≥ −1. Throws one uad::Error naming the key (e.g. "train: --model is required").
 void validate_config(const TrainConfig& c);
 
 }  // namespace uad::train

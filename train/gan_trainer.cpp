@@ -30,9 +30,14 @@ using namespace run_util;
 namespace {
 
 constexpr const char* kFormat = "uad-gan-checkpoint";
-constexpr const char* kNets[3] = {"critic", "generator", "encoder"};
+constexpr const char* kNets[4] = {"critic", "generator", "encoder", "refine"};
+constexpr int kRefine = 3;  // kNets index of the refinement optimiser (absent from version-1 checkpoints)
 
 }  // namespace
+
+int64_t default_refine_epochs(const models::GanModel& m) {
+  return dynamic_cast<const models::FAnoGAN3d*>(&m) != nullptr ? 10 : 0;
+}
 
 struct AdversarialTrainer::ValResult {
   double loss = 0, img = 0, feat = 0, seconds = 0;
@@ -46,7 +51,7 @@ AdversarialTrainer::AdversarialTrainer(const TrainConfig& cfg, const models::Mod
   check(static_cast<bool>(spec_.make), "train: model '", spec_.name, "' has no constructor");
   check(cfg_.val_metric == "loss", "train: model '", spec_.name,
         "' watches the izi_f validation loss; val_metric must be 'loss', got '", cfg_.val_metric, "'");
-  select_device(cfg_.device);
+  device_ = select_device(cfg_.device);
   check(fs::is_directory(cfg_.data), "train: no dataset folder at ", cfg_.data,
         " (build one with `uad data prepare --out ", cfg_.data, "`)");
   check(fs::exists(fs::path(cfg_.data) / "manifest.json"), "train: ", cfg_.data,
@@ -58,6 +63,33 @@ AdversarialTrainer::AdversarialTrainer(const TrainConfig& cfg, const models::Mod
   resumed_ = resume && have_last;
   gan_epochs_ = cfg_.gan_epochs > 0 ? cfg_.gan_epochs : cfg_.epochs;
 
+  manual_seed(derive_seed(cfg_.seed, 2));
+  gen_ = std::make_unique<Generator>(cfg_.seed);
+  model_ = spec_.make(*gen_);
+  check(model_ != nullptr, "train: the constructor of model '", spec_.name, "' returned no model");
+  gan_ = dynamic_cast<models::GanModel*>(model_.get());
+  check(gan_ != nullptr, "train: model '", spec_.name, "' (", model_->type_name(),
+        ") is not a models::GanModel (generator, critic, encoder)");
+  model_->set_generator(gen_.get());
+  model_->to(device_);  // before the optimisers take the parameter handles
+  kappa_ = cfg_.kappa >= 0 ? cfg_.kappa : gan_->kappa();
+  gan_beta1_ = cfg_.gan_beta1 >= 0 ? cfg_.gan_beta1 : gan_->default_gan_beta1();
+  refine_epochs_ = cfg_.refine_epochs >= 0 ? cfg_.refine_epochs : default_refine_epochs(*gan_);
+  AdamOptions ga;
+  ga.lr = cfg_.lr;
+  ga.beta1 = gan_beta1_;
+  ga.beta2 = cfg_.gan_beta2;
+  ga.eps = cfg_.adam_eps;
+  opt_d_ = std::make_unique<Adam>(gan_->critic().parameters(), ga);
+  opt_g_ = std::make_unique<Adam>(gan_->generator().parameters(), ga);
+  AdamOptions ea;
+  ea.lr = cfg_.lr;
+  ea.beta1 = cfg_.beta1;
+  ea.beta2 = cfg_.beta2;
+  ea.eps = cfg_.adam_eps;
+  opt_e_ = std::make_unique<Adam>(gan_->encoder().parameters(), ea);
+  opt_r_ = std::make_unique<Adam>(refine_parameters(gan_->encoder(), gan_->generator()), ea);
+
   // Loaders: volumes for a [1,D,H,W] model, slices otherwise.
   const bool volumes = spec_.input_shape.size() == 4;
   const uint64_t loader_seed = derive_seed(cfg_.seed, 1);
@@ -66,7 +98,7 @@ AdversarialTrainer::AdversarialTrainer(const TrainConfig& cfg, const models::Mod
   lo.batch_size = cfg_.batch_size;
   lo.seed = loader_seed;
   lo.shuffle = true;
-  lo.max_epochs = gan_epochs_ + cfg_.epochs;
+  lo.max_epochs = gan_epochs_ + cfg_.epochs + refine_epochs_;
   io::LoaderOptions vo;
   vo.batch_size = cfg_.batch_size;
   vo.shuffle = false;
@@ -87,30 +119,6 @@ AdversarialTrainer::AdversarialTrainer(const TrainConfig& cfg, const models::Mod
   check(spec_.input_shape.empty() || spec_.input_shape == item, "train: model '", spec_.name, "' takes inputs ",
         spec_.input_shape, " but view '", cfg_.view, "' of ", cfg_.data, " gives ", item);
 
-  manual_seed(derive_seed(cfg_.seed, 2));
-  gen_ = std::make_unique<Generator>(cfg_.seed);
-  model_ = spec_.make(*gen_);
-  check(model_ != nullptr, "train: the constructor of model '", spec_.name, "' returned no model");
-  gan_ = dynamic_cast<models::GanModel*>(model_.get());
-  check(gan_ != nullptr, "train: model '", spec_.name, "' (", model_->type_name(),
-        ") is not a models::GanModel (generator, critic, encoder)");
-  model_->set_generator(gen_.get());
-  kappa_ = cfg_.kappa >= 0 ? cfg_.kappa : gan_->kappa();
-  gan_beta1_ = cfg_.gan_beta1 >= 0 ? cfg_.gan_beta1 : gan_->default_gan_beta1();
-  AdamOptions ga;
-  ga.lr = cfg_.lr;
-  ga.beta1 = gan_beta1_;
-  ga.beta2 = cfg_.gan_beta2;
-  ga.eps = cfg_.adam_eps;
-  opt_d_ = std::make_unique<Adam>(gan_->critic().parameters(), ga);
-  opt_g_ = std::make_unique<Adam>(gan_->generator().parameters(), ga);
-  AdamOptions ea;
-  ea.lr = cfg_.lr;
-  ea.beta1 = cfg_.beta1;
-  ea.beta2 = cfg_.beta2;
-  ea.eps = cfg_.adam_eps;
-  opt_e_ = std::make_unique<Adam>(gan_->encoder().parameters(), ea);
-
   if (resumed_) {
     load_last(last);
     restore(*gen_, state_.model_rng);
@@ -123,7 +131,7 @@ AdversarialTrainer::AdversarialTrainer(const TrainConfig& cfg, const models::Mod
     }
     const auto was = nlohmann::json::parse(config_to_json(old)), now = nlohmann::json::parse(config_to_json(cfg_));
     for (const char* k : {"data", "view", "train_split", "batch_size", "lr", "beta1", "beta2", "adam_eps", "seed",
-                          "max_train_batches", "n_critic", "gp_lambda", "kappa", "gan_beta1", "gan_beta2", "gan_epochs"})
+                          "max_train_batches", "n_critic", "gp_lambda", "kappa", "gan_beta1", "gan_beta2", "gan_epochs", "refine_epochs"})
       if (was[k] != now[k])
         std::fprintf(stderr, "uad train: note: resuming with %s = %s (the checkpoint used %s)\n", k,
                      now[k].dump().c_str(), was[k].dump().c_str());
@@ -145,9 +153,15 @@ AdversarialTrainer::~AdversarialTrainer() = default;
 int64_t AdversarialTrainer::train_size() const { return train_loader_->size(); }
 int64_t AdversarialTrainer::val_size() const { return val_loader_->size(); }
 
-bool AdversarialTrainer::should_stop() const {
+bool AdversarialTrainer::encoder_done() const {
   return state_.epoch >= gan_epochs_ + cfg_.epochs ||
          (state_.epoch > gan_epochs_ && cfg_.patience > 0 && state_.bad_epochs >= cfg_.patience);
+}
+
+bool AdversarialTrainer::should_stop() const {
+  if (refine_start_ == 0) return refine_epochs_ == 0 && encoder_done();
+  return state_.epoch >= refine_start_ + refine_epochs_ ||
+         (state_.epoch > refine_start_ && cfg_.patience > 0 && state_.bad_epochs >= cfg_.patience);
 }
 
 // ---- checkpoints ------------------------------------------------------------------------------------
@@ -157,14 +171,15 @@ void AdversarialTrainer::save_last() {
   state_.default_rng = state_of(default_generator());
   state_.log_bytes = log_->bytes();
   std::map<std::string, Tensor> tensors = nn::prefixed_state_dict(model_->state_dict(), "model");
-  Adam* opts[3] = {opt_d_.get(), opt_g_.get(), opt_e_.get()};
+  Adam* opts[4] = {opt_d_.get(), opt_g_.get(), opt_e_.get(), opt_r_.get()};
   std::map<std::string, std::string> meta = {
       {"format", kFormat},
-      {"version", "1"},
+      {"version", "2"},
       {"model", spec_.name},
       {"epoch", std::to_string(state_.epoch)},
       {"step", std::to_string(state_.step)},
       {"gan_epochs", std::to_string(gan_epochs_)},
+      {"refine_start", std::to_string(refine_start_)},
       {"best_val", exact_double(state_.best_val)},
       {"best_epoch", std::to_string(state_.best_epoch)},
       {"bad_epochs", std::to_string(state_.bad_epochs)},
@@ -178,7 +193,7 @@ void AdversarialTrainer::save_last() {
       {"log_bytes", std::to_string(state_.log_bytes)},
       {"config", config_to_json(cfg_)},
   };
-  for (int k = 0; k < 3; ++k) {
+  for (int k = 0; k < 4; ++k) {
     for (size_t i = 0; i < opts[k]->exp_avg().size(); ++i) {
       tensors[moment_key(kNets[k], "exp_avg", i)] = opts[k]->exp_avg()[i];
       tensors[moment_key(kNets[k], "exp_avg_sq", i)] = opts[k]->exp_avg_sq()[i];
@@ -213,9 +228,15 @@ void AdversarialTrainer::load_last(const std::string& path) {
   check(saved_gan_epochs == gan_epochs_ || (s.epoch <= saved_gan_epochs && s.epoch <= gan_epochs_), "train: ", path,
         " is after epoch ", s.epoch, " of a run with ", saved_gan_epochs, " GAN epochs; gan_epochs cannot change to ",
         gan_epochs_, " now");
-  Adam* opts[3] = {opt_d_.get(), opt_g_.get(), opt_e_.get()};
+  // Version 1 (before the refinement phase): no refine_start, no refinement moments.
+  const bool has_refine = f.metadata.count("refine_start") > 0;
+  const int64_t refine_start = has_refine ? m.i64("refine_start") : 0;
+  check(refine_start >= 0 && refine_start <= s.epoch, "train: ", path, ": refine_start ", refine_start,
+        " is not in [0, epoch ", s.epoch, "]");
+  Adam* opts[4] = {opt_d_.get(), opt_g_.get(), opt_e_.get(), opt_r_.get()};
+  const int n_nets = has_refine ? kRefine + 1 : kRefine;
   // Validate everything before writing anything.
-  for (int k = 0; k < 3; ++k) {
+  for (int k = 0; k < n_nets; ++k) {
     const size_t n = opts[k]->exp_avg().size();
     check(m.u64(std::string("adam_") + kNets[k] + "_params") == n, "train: ", path, " holds Adam state of the ",
           kNets[k], " for ", m.get(std::string("adam_") + kNets[k] + "_params"), " parameters, the model has ", n);
@@ -233,7 +254,7 @@ void AdversarialTrainer::load_last(const std::string& path) {
   } catch (const Error& e) {
     fail("train: ", path, ": ", e.what());
   }
-  for (int k = 0; k < 3; ++k) {
+  for (int k = 0; k < n_nets; ++k) {
     for (size_t i = 0; i < opts[k]->exp_avg().size(); ++i) {
       nn::copy_into(opts[k]->exp_avg()[i], f.tensors.at(moment_key(kNets[k], "exp_avg", i)));
       nn::copy_into(opts[k]->exp_avg_sq()[i], f.tensors.at(moment_key(kNets[k], "exp_avg_sq", i)));
@@ -241,6 +262,7 @@ void AdversarialTrainer::load_last(const std::string& path) {
     opts[k]->set_steps(m.i64(std::string("adam_") + kNets[k] + "_steps"));
   }
   state_ = s;
+  refine_start_ = refine_start;
 }
 
 // ---- validation -------------------------------------------------------------------------------------
@@ -257,7 +279,7 @@ AdversarialTrainer::ValResult AdversarialTrainer::validate() {
       if (cfg_.max_val_batches > 0 && b->index >= cfg_.max_val_batches) continue;  // drain the epoch
       const int64_t n = b->image.size(0);
       const models::IzifTerms t = models::izif_terms(gan_->encoder(), gan_->generator(), gan_->critic(),
-                                                     gan_->to_network_range(b->image), kappa_, false);
+                                                     gan_->to_network_range(b->image.to(device_)), kappa_, false);
       r.loss += t.total.item() * (double)n;
       r.img += t.img.item() * (double)n;
       r.feat += t.feat.item() * (double)n;
@@ -272,6 +294,8 @@ AdversarialTrainer::ValResult AdversarialTrainer::validate() {
   r.seconds = since(t0);
   return r;
 }
+
+double AdversarialTrainer::validation_loss() { return validate().loss; }
 
 // ---- the loop ---------------------------------------------------------------------------------------
 
@@ -319,11 +343,18 @@ TrainResult AdversarialTrainer::run(int64_t kill_after_steps) {
   auto killed_now = [&] { return kill_after_steps > 0 && ++session_steps >= kill_after_steps; };
 
   while (!should_stop()) {
+    // The encoder phase is over and a refinement is asked for: it starts now (deterministic from
+    // the checkpointed state, so a run killed in its first epoch resumes to the same point).
+    if (refine_start_ == 0 && refine_epochs_ > 0 && state_.epoch > gan_epochs_ && encoder_done()) {
+      refine_start_ = state_.epoch;
+      state_.bad_epochs = 0;
+    }
     const int64_t epoch = state_.epoch + 1;
     const bool gan_phase = epoch <= gan_epochs_;
-    const int64_t phase_epoch = gan_phase ? epoch : epoch - gan_epochs_;
-    const int64_t phase_total = gan_phase ? gan_epochs_ : cfg_.epochs;
-    const char* phase = gan_phase ? "gan" : "encoder";
+    const bool refine_phase = refine_start_ > 0;
+    const int64_t phase_epoch = gan_phase ? epoch : refine_phase ? epoch - refine_start_ : epoch - gan_epochs_;
+    const int64_t phase_total = gan_phase ? gan_epochs_ : refine_phase ? refine_epochs_ : cfg_.epochs;
+    const char* phase = gan_phase ? "gan" : refine_phase ? "refine" : "encoder";
     const auto t_epoch = Clock::now();
     std::unique_ptr<ProgressBar> bar;
     char label[64];
@@ -336,7 +367,7 @@ TrainResult AdversarialTrainer::run(int64_t kill_after_steps) {
     std::vector<Tensor> chunk;
     while (auto b = train_loader_->next()) {
       if (b->index >= nb) continue;  // max_train_batches: drain the rest of the epoch
-      const Tensor x = gan_->to_network_range(b->image);
+      const Tensor x = gan_->to_network_range(b->image.to(device_));
       json line;
       line["kind"] = "step";
       line["phase"] = phase;
@@ -352,7 +383,9 @@ TrainResult AdversarialTrainer::run(int64_t kill_after_steps) {
                 {"penalty", s.critic.penalty},
                 {"generator_loss", s.generator_loss}};
       } else {
-        const IzifStepStats s = encoder_izif_step(gan_->encoder(), gan_->generator(), gan_->critic(), *opt_e_, x, kappa_);
+        const IzifStepStats s =
+            refine_phase ? refine_step(gan_->encoder(), gan_->generator(), gan_->critic(), *opt_r_, x, kappa_)
+                         : encoder_izif_step(gan_->encoder(), gan_->generator(), gan_->critic(), *opt_e_, x, kappa_);
         vals = {{"loss", s.loss}, {"img", s.img}, {"feat", s.feat}};
       }
       ++state_.step;
@@ -414,9 +447,10 @@ TrainResult AdversarialTrainer::run(int64_t kill_after_steps) {
     }
     if (should_stop()) {
       state_.stopped = true;
-      state_.stop_reason = state_.epoch >= gan_epochs_ + cfg_.epochs && !(cfg_.patience > 0 && state_.bad_epochs >= cfg_.patience)
-                               ? "epochs"
-                               : "early_stopping";
+      const bool limit = refine_start_ > 0 ? state_.epoch >= refine_start_ + refine_epochs_
+                                           : state_.epoch >= gan_epochs_ + cfg_.epochs;
+      state_.stop_reason =
+          limit && !(cfg_.patience > 0 && state_.bad_epochs >= cfg_.patience) ? "epochs" : "early_stopping";
     }
     state_.seconds = run_seconds();
     line["stop"] = state_.stop_reason;
@@ -432,8 +466,8 @@ TrainResult AdversarialTrainer::run(int64_t kill_after_steps) {
         std::printf("gan epoch %lld/%lld: %s | %s\n", (long long)phase_epoch, (long long)phase_total,
                     status(train_means).c_str(), format_duration(since(t_epoch)).c_str());
       else
-        std::printf("encoder epoch %lld/%lld: train %s | val izi_f %.6g (img %.6g, feat %.6g)%s | best %.6g (epoch %lld) | %s%s\n",
-                    (long long)phase_epoch, (long long)phase_total, status(train_means).c_str(), v.loss, v.img, v.feat,
+        std::printf("%s epoch %lld/%lld: train %s | val izi_f %.6g (img %.6g, feat %.6g)%s | best %.6g (epoch %lld) | %s%s\n",
+                    phase, (long long)phase_epoch, (long long)phase_total, status(train_means).c_str(), v.loss, v.img, v.feat,
                     improved ? " (best)" : "", state_.best_val, (long long)state_.best_epoch,
                     format_duration(since(t_epoch)).c_str(),
                     state_.stop_reason == "early_stopping" ? " — early stopping" : "");

@@ -17,8 +17,12 @@ struct AdamOptions {
 };
 
 /// Adam: m ← β1 m + (1−β1) g; v ← β2 v + (1−β2) g²; p ← p − lr·m̂/(√v̂ + ε) with bias-corrected
-/// m̂ = m/(1−β1ᵗ), v̂ = v/(1−β2ᵗ). One fused, multithreaded pass per parameter; parameters whose
-/// .grad is undefined are skipped. Parameters must be contiguous f32/f64 leaves (throws otherwise).
+/// m̂ = m/(1−β1ᵗ), v̂ = v/(1−β2ᵗ). One fused, multithreaded pass per CPU parameter; the parameters
+/// on Device::cuda (moment buffers made on the parameter's device) are updated together by one
+/// fused multi-tensor launch per dtype (kernels/cuda/adam.cu, the same formula
+/// kernels/common/optim_functors.h, so the same numbers as the CPU step). Parameters whose .grad is
+/// undefined are skipped. Parameters must be contiguous f32/f64 leaves (throws otherwise), each
+/// .grad of the parameter's dtype and device (throws uad::Error naming the parameter otherwise).
 class Adam {
  public:
   Adam(std::vector<Tensor> params, AdamOptions opt);

@@ -1,7 +1,12 @@
-// RMSProp (torch.optim.RMSprop semantics) as one fused loop per parameter.
+// RMSProp (torch.optim.RMSprop semantics) as one fused loop per parameter on the CPU; on
+// Device::cuda the same expressions as elementwise tensor ops (no fused kernel: RMSProp trains
+// only the f-AnoGAN encoder, a handful of launches per parameter is cheap there).
 #include "train/rmsprop.h"
 
 #include <cmath>
+
+#include "tensor/autograd.h"
+#include "tensor/ops.h"
 
 namespace uad::train {
 
@@ -40,6 +45,31 @@ void dispatch(T* w, const T* g, T* v, T* m, T* b, int64_t n, const RMSPropOption
   else update<T, false, false>(w, g, v, m, b, n, o);
 }
 
+/// The update of one cuda parameter in tensor ops of its dtype, term by term the CPU loop's
+/// expressions with the scalars rounded to T as there; m (centered) and b (momentum) may be
+/// undefined when unused. The state buffers and w are written in place.
+template <class T>
+void update_cuda(const Tensor& w, const Tensor& g_in, const Tensor& v, const Tensor& m, const Tensor& b, const RMSPropOptions& o) {
+  NoGradGuard ng;
+  const T alpha = (T)o.alpha, wd = (T)o.weight_decay, lr = (T)o.lr, eps = (T)o.eps, mom = (T)o.momentum, one_m_alpha = T(1) - alpha;
+  const Tensor wv = w.detach();
+  const Tensor g = add(g_in, wv * (double)wd);
+  copy_values(v, add(v * (double)alpha, mul(g * (double)one_m_alpha, g)));
+  Tensor avg;
+  if (o.centered) {
+    copy_values(m, add(m * (double)alpha, g * (double)one_m_alpha));
+    avg = sqrt(sub(v, mul(m, m))) + (double)eps;
+  } else {
+    avg = sqrt(v) + (double)eps;
+  }
+  if (o.momentum > 0) {
+    copy_values(b, add(b * (double)mom, div(g, avg)));
+    copy_values(wv, sub(wv, b * (double)lr));
+  } else {
+    copy_values(wv, sub(wv, div(g * (double)lr, avg)));
+  }
+}
+
 template <class T> T* ptr(std::vector<Tensor>& v, size_t i) { return v.empty() ? nullptr : v[i].data<T>(); }
 
 }  // namespace
@@ -52,9 +82,9 @@ RMSProp::RMSProp(std::vector<Tensor> params, RMSPropOptions opt) : params_(std::
     const Tensor& p = params_[i];
     check(p.defined() && p.is_leaf() && is_floating(p.dtype()) && p.is_contiguous(), "RMSProp: parameter ", i,
           " must be a contiguous floating leaf");
-    v_.push_back(zeros(p.shape(), p.dtype()));
-    if (opt.centered) m_.push_back(zeros(p.shape(), p.dtype()));
-    if (opt.momentum > 0) b_.push_back(zeros(p.shape(), p.dtype()));
+    v_.push_back(zeros(p.shape(), p.dtype(), p.device()));
+    if (opt.centered) m_.push_back(zeros(p.shape(), p.dtype(), p.device()));
+    if (opt.momentum > 0) b_.push_back(zeros(p.shape(), p.dtype(), p.device()));
   }
 }
 
@@ -70,7 +100,14 @@ void RMSProp::step() {
     if (!g.defined()) continue;
     check(g.shape() == p.shape(), "RMSProp: gradient shape ", g.shape(), " for parameter of shape ", p.shape());
     check(g.dtype() == p.dtype(), "RMSProp: gradient dtype ", dtype_name(g.dtype()), " for a ", dtype_name(p.dtype()), " parameter");
+    check(g.device() == p.device(), "RMSProp: gradient on ", device_name(g.device()), " for a parameter on ", device_name(p.device()));
     g = g.detach().contiguous();
+    if (p.device() == Device::cuda) {
+      const Tensor m = m_.empty() ? Tensor() : m_[i], b = b_.empty() ? Tensor() : b_[i];
+      if (p.dtype() == DType::f32) update_cuda<float>(p, g, v_[i], m, b, opt_);
+      else update_cuda<double>(p, g, v_[i], m, b, opt_);
+      continue;
+    }
     if (p.dtype() == DType::f32)
       dispatch<float>(p.data<float>(), g.data<float>(), v_[i].data<float>(), ptr<float>(m_, i), ptr<float>(b_, i), p.numel(), opt_);
     else

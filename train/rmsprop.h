@@ -22,8 +22,10 @@ struct RMSPropOptions {
 ///   v ← α·v + (1−α)·g²
 ///   centered: m ← α·m + (1−α)·g;  d = √(v − m²) + eps        else d = √v + eps
 ///   momentum > 0: b ← momentum·b + g/d;  p ← p − lr·b           else p ← p − lr·g/d
-/// State starts at zero. One fused, multithreaded pass per parameter; parameters whose .grad is
-/// undefined are skipped. Parameters must be contiguous f32/f64 leaves (throws uad::Error
+/// State starts at zero (buffers on the parameter's device). One fused, multithreaded pass per CPU
+/// parameter; a parameter on Device::cuda is updated by the same expressions as elementwise
+/// tensor ops on the device (tensor/ops_elementwise.h). Parameters whose .grad is undefined are
+/// skipped. Parameters must be contiguous f32/f64 leaves (throws uad::Error
 /// otherwise, and for lr, eps, alpha, momentum or weight_decay out of range).
 class RMSProp {
  public:

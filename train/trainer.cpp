@@ -64,7 +64,7 @@ ReconstructionTrainer::ReconstructionTrainer(const TrainConfig& cfg, const model
     : cfg_(cfg), spec_(spec) {
   validate_config(cfg_);
   check(static_cast<bool>(spec_.make), "train: model '", spec_.name, "' has no constructor");
-  select_device(cfg_.device);  // validates the request (the CLI prints its note)
+  device_ = select_device(cfg_.device);  // the CLI prints its note
   check(fs::is_directory(cfg_.data), "train: no dataset folder at ", cfg_.data,
         " (build one with `uad data prepare --out ", cfg_.data, "`)");
   check(fs::exists(fs::path(cfg_.data) / "manifest.json"), "train: ", cfg_.data,
@@ -100,6 +100,7 @@ ReconstructionTrainer::ReconstructionTrainer(const TrainConfig& cfg, const model
   model_ = spec_.make(*gen_);
   check(model_ != nullptr, "train: the constructor of model '", spec_.name, "' returned no model");
   model_->set_generator(gen_.get());  // every training draw of the model: dropout, ε, masks
+  model_->to(device_);                // before the optimiser takes the parameter handles
   AdamOptions ao;
   ao.lr = cfg_.lr;
   ao.beta1 = cfg_.beta1;
@@ -166,7 +167,7 @@ ReconstructionTrainer::ValResult ReconstructionTrainer::validate() {
     NoGradGuard ng;
     while (auto b = val_loader_->next()) {
       if (cfg_.max_val_batches > 0 && b->index >= cfg_.max_val_batches) continue;  // drain the epoch
-      const Tensor& x = b->image;
+      const Tensor x = b->image.to(device_);
       const int64_t n = x.size(0);
       models::LossTerms lt = model_->loss(x);
       r.loss += lt.total.item() * (double)n;
@@ -230,7 +231,7 @@ TrainResult ReconstructionTrainer::run(int64_t kill_after_steps) {
     int64_t steps_in_epoch = 0;
     while (auto b = train_loader_->next()) {
       if (b->index >= nb) continue;  // max_train_batches: drain the rest of the epoch
-      models::LossTerms lt = model_->loss(b->image);
+      models::LossTerms lt = model_->loss(b->image.to(device_));
       optim_->zero_grad();
       lt.total.backward();
       optim_->step();

@@ -122,6 +122,7 @@ class ReconstructionTrainer {
   void save_last();
 
   TrainConfig cfg_;
+  Device device_ = Device::cpu;  // where the model and the batches live (select_device(cfg_.device))
   models::ModelSpec spec_;
   std::unique_ptr<Generator> gen_;  // declared before model_: outlives it
   std::shared_ptr<models::ReconstructionModel> model_;

@@ -32,6 +32,19 @@ class Freeze {
   bool eval_, was_training_;
 };
 
+/// RAII: eval mode on m's tree (parameters untouched), the root's previous mode restored.
+class EvalMode {
+ public:
+  explicit EvalMode(nn::Module& m) : m_(m), was_training_(m.is_training()) { m_.eval(); }
+  ~EvalMode() { m_.train(was_training_); }
+  EvalMode(const EvalMode&) = delete;
+  EvalMode& operator=(const EvalMode&) = delete;
+
+ private:
+  nn::Module& m_;
+  bool was_training_;
+};
+
 /// [N,1,...,1] of real's rank.
 Shape per_sample_shape(const Tensor& real) {
   Shape s(real.dim(), 1);
@@ -78,8 +91,8 @@ CriticStepStats critic_step(nn::Module& G, models::FeatureCritic& D, Adam& opt_d
   check(real.defined() && real.dim() >= 2, "critic_step: expected a real batch [N,...], got ",
         real.defined() ? real.shape() : Shape{});
   const int64_t n = real.size(0);
-  Tensor z = randn({n, latent}, g, real.dtype());
-  Tensor eps = rand(per_sample_shape(real), g, real.dtype());
+  Tensor z = randn({n, latent}, g, real.dtype(), real.device());
+  Tensor eps = rand(per_sample_shape(real), g, real.dtype(), real.device());
   Tensor fake;
   {
     NoGradGuard ng;
@@ -100,7 +113,7 @@ double generator_step(nn::Module& G, models::FeatureCritic& D, Adam& opt_g, int6
   check(n > 0 && latent > 0, "generator_step: batch ", n, " and latent ", latent, " must be positive");
   Freeze fd(D, false);
   const std::vector<Tensor> gp = G.parameters();
-  Tensor z = randn({n, latent}, g, gp.empty() ? DType::f32 : gp.front().dtype());
+  Tensor z = randn({n, latent}, g, gp.empty() ? DType::f32 : gp.front().dtype(), gp.empty() ? Device::cpu : gp.front().device());
   Tensor loss = -mean(D(G(z)));
   opt_g.zero_grad();
   loss.backward();
@@ -140,6 +153,24 @@ IzifStepStats encoder_izif_step(nn::Module& E, nn::Module& G, models::FeatureCri
 IzifStepStats encoder_izif_step(nn::Module& E, nn::Module& G, models::FeatureCritic& D, Adam& opt, const Tensor& x,
                                 double kappa) {
   return izif_step(E, G, D, opt, x, kappa);
+}
+
+std::vector<Tensor> refine_parameters(nn::Module& E, nn::Module& G) {
+  std::vector<Tensor> p = E.parameters();
+  for (const Tensor& t : G.parameters()) p.push_back(t);
+  return p;
+}
+
+IzifStepStats refine_step(nn::Module& E, nn::Module& G, models::FeatureCritic& D, Adam& opt, const Tensor& x,
+                          double kappa) {
+  check(x.defined() && x.dim() >= 2, "refine_step: expected a real batch [N,...], got ", x.defined() ? x.shape() : Shape{});
+  Freeze fd(D, true);  // D: no gradients, eval mode
+  EvalMode ge(G);      // G: trained, but with its running batch-norm statistics (see the header)
+  models::IzifTerms t = models::izif_terms(E, G, D, x, kappa, false);
+  opt.zero_grad();
+  t.total.backward();
+  opt.step();
+  return {t.total.item(), t.img.item(), t.feat.item()};
 }
 
 Tensor anomaly_score(nn::Module& E, nn::Module& G, models::FeatureCritic& D, const Tensor& x, double kappa) {

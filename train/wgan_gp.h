@@ -11,6 +11,8 @@
 //   gan_iteration(G, D, opt_g, opt_d, {x1, x2, x3, x4, x5}, latent, gen);   // repeat
 //   train::RMSProp opt_e(E.parameters(), {.lr = 5e-5});
 //   encoder_izif_step(E, G, D, opt_e, x, kappa);                             // repeat
+//   train::Adam opt_r(refine_parameters(E, G), {.lr = 1e-4});
+//   refine_step(E, G, D, opt_r, x, kappa);                                   // repeat (001 step 3)
 #pragma once
 #include <vector>
 
@@ -75,6 +77,26 @@ IzifStepStats encoder_izif_step(nn::Module& E, nn::Module& G, models::FeatureCri
                                 double kappa = 1.0);
 IzifStepStats encoder_izif_step(nn::Module& E, nn::Module& G, models::FeatureCritic& D, Adam& opt, const Tensor& x,
                                 double kappa = 1.0);
+
+/// E's parameters followed by G's (the parameter list of the refinement optimiser).
+std::vector<Tensor> refine_parameters(nn::Module& E, nn::Module& G);
+
+/// One refinement update of 001 §2 "Training strategy" 3 ("Techniques for improving the
+/// performance": after the encoder training, a fine-tuning step in which "optimizing the weights
+/// of E and G while minimizing L_Encoder is the most convenient training strategy"; its Table S2
+/// is not in the text we have):
+///   L_E = ‖x − G(E(x))‖²/n + κ·‖f(x) − f(G(E(x)))‖²/m   (Eq. 4-6, models::izif_terms)
+/// minimised jointly over θ_E and θ_G: grads of E and G zeroed, L_E backpropagated into both,
+/// opt.step() (opt is built over refine_parameters(E, G), one Adam for both networks). D is
+/// frozen (no gradients, eval mode, restored afterwards), so D's parameters are left identical.
+/// G runs in eval mode (our choice; restored afterwards): its batch-norm layers use the running
+/// statistics of the WGAN-GP phase while its weights (and BN affines) are fine-tuned, so the
+/// objective minimised is exactly the one validation and the anomaly score evaluate (eval-mode
+/// G), as in the encoder phase; E is used in its current mode (training). x: a real batch in
+/// network range, [N,1,H,W] or [N,1,D,H,W]. Returns the terms before the update. Throws
+/// uad::Error (from izif_terms) when G(E(x)) and x differ in shape.
+IzifStepStats refine_step(nn::Module& E, nn::Module& G, models::FeatureCritic& D, Adam& opt, const Tensor& x,
+                          double kappa = 1.0);
 
 /// The anomaly score A(x) of 001 ("Anomaly score", = Eq. 6 per image) / [FA]
 /// anomaly_detection.py: mean_vox (x − G(E(x)))² + κ·mean_feat (f(x) − f(G(E(x))))², per

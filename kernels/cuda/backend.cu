@@ -73,6 +73,12 @@ CudaBackend make_table() {
   b.conv_backward_filter = &conv_backward_filter;
   // ---- normalisation / softmax / loss / random / optimiser family ----
   // ---- convolution / linear / pooling / resampling / padding / concat family ----
+  b.upsample_linear_forward = &upsample_linear_forward;
+  b.upsample_linear_backward = &upsample_linear_backward;
+  b.pad_replicate_forward = &pad_replicate_forward;
+  b.pad_replicate_backward = &pad_replicate_backward;
+  b.index_gather = &index_gather;
+  b.index_scatter_add = &index_scatter_add;
   return b;
 }
 

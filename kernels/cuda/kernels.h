@@ -267,4 +267,31 @@ void adam_step(DType dtype, const std::vector<AdamTensor>& tensors, const AdamSt
 /// out contiguous [outer, inner]; NaN propagates (the CPU's reduce). n ≥ 1. f32/f64.
 void amax_dim(DType dtype, const void* x, int64_t outer, int64_t n, int64_t inner, bool min, void* out, void* stream = nullptr);
 
+// ---- convolution / linear / pooling / resampling / padding / concat family (kernels/cuda/spatial.cu) ----
+// Contiguous [P, D, H, W] planes as in pool.cu / upsample.cu; dtype f32/f64. Backward passes are
+// gathers (no atomics, deterministic).
+
+/// (Bi/tri)linear upsampling, PyTorch F.interpolate(mode='linear'/'bilinear'/'trilinear') with
+/// align_corners as given; the coefficients of cpu::linear_coeffs (kernels/cpu/upsample.h):
+/// x [P,in…] → y [P,out…]. The 3-D formula is used when in[0] > 1 or out[0] > 1 (as the CPU).
+void upsample_linear_forward(DType dtype, const void* x, void* y, int64_t P, const int64_t in[3], const int64_t out[3], bool align_corners,
+                             void* stream = nullptr);
+/// Its adjoint: dx [P,in…] = Σ over the outputs reading each cell of g·(product of the weights).
+void upsample_linear_backward(DType dtype, const void* g, void* dx, int64_t P, const int64_t in[3], const int64_t out[3],
+                              bool align_corners, void* stream = nullptr);
+/// Replicate padding (PyTorch F.pad(mode='replicate')): y [P, in + lo + hi] (per D, H, W) =
+/// x at the clamped index. lo, hi ≥ 0. Throws for negative pads or empty input extents.
+void pad_replicate_forward(DType dtype, const void* x, void* y, int64_t P, const int64_t in[3], const int64_t lo[3], const int64_t hi[3],
+                           void* stream = nullptr);
+/// Its adjoint: dx [P, in…] = Σ of g over the output cells copied from each input cell.
+void pad_replicate_backward(DType dtype, const void* g, void* dx, int64_t P, const int64_t in[3], const int64_t lo[3], const int64_t hi[3],
+                            void* stream = nullptr);
+/// y[p,q] = x[p, idx[p,q]] for x [P, plane], idx/y [P, Q] (cpu::index_gather; an index outside
+/// [0, plane) gives 0).
+void index_gather(DType dtype, const void* x, const int32_t* idx, void* y, int64_t P, int64_t plane, int64_t Q, void* stream = nullptr);
+/// dx [P, plane] = 0, then dx[p, idx[p,q]] += g[p,q] in ascending q (cpu::index_scatter_add's
+/// order, deterministic; out-of-range indices are skipped).
+void index_scatter_add(DType dtype, const void* g, const int32_t* idx, void* dx, int64_t P, int64_t Q, int64_t plane,
+                       void* stream = nullptr);
+
 }  // namespace uad::cuda
