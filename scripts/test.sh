@@ -20,6 +20,13 @@ if command -v nvcc >/dev/null || [[ -x /usr/local/cuda/bin/nvcc ]]; then
   gpu_tests=(test_cuda_kernels test_sim_postprocess test_sim_runtime $(cd tests && ls test_sim_backend_ops*.cpp | sed 's/\.cpp$//'))
   cmake --build build-cuda -j"$(nproc)" --target uad "${gpu_tests[@]}"
   ./build-cuda/uad info
+  if ! ./build-cuda/uad info | grep -q "CUDA devices   : [1-9]"; then
+    # No GPU: --device cuda must fail with the runtime's reason, --device auto must fall back.
+    if out=$(./build-cuda/uad smoke --device cuda --steps 1 2>&1); then echo "$out"; echo "--device cuda ran without a GPU"; exit 1; fi
+    grep -q "no usable CUDA device" <<<"$out" || { echo "$out"; exit 1; }
+    echo "$out"
+    ./build-cuda/uad smoke --device auto --steps 2 2>/dev/null | grep "^device: cpu (no CUDA device"
+  fi
   for t in "${gpu_tests[@]}"; do ./build-cuda/tests/"$t" --gtest_brief=1; done
 fi
 sim_tests=(test_cuda_kernels $(cd tests && ls test_sim*.cpp | sed 's/\.cpp$//'))

@@ -33,6 +33,7 @@ struct CudaBackend {
   // hand-written kernels (kernels/cuda/*.cu)
   decltype(&cuda::unary) unary = nullptr;
   decltype(&cuda::binary) binary = nullptr;
+  decltype(&cuda::binary_scalar) binary_scalar = nullptr;
   decltype(&cuda::compare) compare = nullptr;
   decltype(&cuda::where) where = nullptr;
   decltype(&cuda::cast) cast = nullptr;

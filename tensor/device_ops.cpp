@@ -22,6 +22,23 @@ Tensor promote_scalar(const Tensor& t, const Tensor& other) {
   return t;
 }
 
+bool by_value(const Tensor& s, const Tensor& other) {
+  return s.defined() && other.defined() && s.device() == Device::cpu && other.device() == Device::cuda && s.numel() == 1 &&
+         !s.requires_grad();
+}
+
+Tensor binary_scalar(const Tensor& a, const Tensor& s, cuda::BinaryOp op, bool scalar_first, const char* name) {
+  need_cuda(a, name);
+  check(s.device() == Device::cpu && s.numel() == 1, name, ": the scalar operand must be a one-element CPU tensor, got shape ",
+        s.shape(), " on ", device_name(s.device()));
+  const CudaBackend& b = cuda_backend(name);
+  OpRange r(b, name);
+  const Shape shape = cpu::broadcast_shapes(a.shape(), s.shape(), name);
+  Tensor out = empty(shape, a.dtype(), Device::cuda);
+  b.binary_scalar(op, a.dtype(), a.raw(), strides_at(a, shape), s.item(), scalar_first, out.raw(), shape, b.stream());
+  return out;
+}
+
 Tensor unary(const Tensor& x, cuda::UnaryOp op, cuda::UnaryParams params, const char* name) {
   need_cuda(x, name);
   const CudaBackend& b = cuda_backend(name);

@@ -26,6 +26,12 @@ inline bool any_cuda(std::initializer_list<Tensor> ts) {
 /// to_device), else `t` unchanged. The caller's device check then sees one device.
 Tensor promote_scalar(const Tensor& t, const Tensor& other);
 
+/// True when `s` is a one-element CPU tensor that needs no gradient and `other` is on cuda: a
+/// binary op then passes s by value (binary_scalar) instead of copying it to the device.
+bool by_value(const Tensor& s, const Tensor& other);
+/// out = op(a, s) (op(s, a) when scalar_first) with s a by_value scalar, shape broadcast(a, s).
+Tensor binary_scalar(const Tensor& a, const Tensor& s, cuda::BinaryOp op, bool scalar_first, const char* name);
+
 /// out = op(x), out contiguous [x.shape()] on cuda; x any strides. f32/f64.
 Tensor unary(const Tensor& x, cuda::UnaryOp op, cuda::UnaryParams params, const char* name);
 /// out = op(a, b) with NumPy broadcasting; a, b on cuda with one dtype (f32/f64).

@@ -25,14 +25,18 @@ void check_pair(const Tensor& a, const Tensor& b, const char* op) {
         a.shape(), " and ", b.shape(), ")");
 }
 
-/// The operands of a binary op on one device: a one-element CPU operand meeting a cuda one is
-/// moved (dev::promote_scalar; differentiable, so the graph records the move).
+/// The operands of a binary op: a one-element CPU operand meeting a cuda one stays where it is
+/// when it needs no gradient (binary_forward passes it by value: no device copy) and is moved
+/// otherwise (dev::promote_scalar; differentiable, so the graph records the move).
 struct Operands {
   Tensor a, b;
-  Operands(const Tensor& x, const Tensor& y) : a(dev::promote_scalar(x, y)), b(dev::promote_scalar(y, x)) {}
+  Operands(const Tensor& x, const Tensor& y)
+      : a(dev::by_value(x, y) ? x : dev::promote_scalar(x, y)), b(dev::by_value(y, x) ? y : dev::promote_scalar(y, x)) {}
 };
 
 template <class F> Tensor binary_forward(const Tensor& a, const Tensor& b, F f, cuda::BinaryOp cop, const char* op) {
+  if (dev::by_value(b, a)) return dev::binary_scalar(a, b, cop, /*scalar_first=*/false, op);
+  if (dev::by_value(a, b)) return dev::binary_scalar(b, a, cop, /*scalar_first=*/true, op);
   check_pair(a, b, op);
   if (dev::on_cuda(a)) return dev::binary(a, b, cop, op);
   return UAD_DISPATCH_FLOAT(a.dtype(), op, [&] { return cpu::map_binary<scalar_t, scalar_t, scalar_t>(a, b, f, op); });
@@ -46,8 +50,7 @@ Tensor unary_forward(const Tensor& x, F f, cuda::UnaryOp cop, const char* op, cu
 }
 
 template <class F> Tensor compare(const Tensor& a_in, const Tensor& b_in, F f, cuda::CompareOp cop, const char* op) {
-  Operands o(a_in, b_in);
-  const Tensor &a = o.a, &b = o.b;
+  const Tensor a = dev::promote_scalar(a_in, b_in), b = dev::promote_scalar(b_in, a_in);
   check_pair(a, b, op);
   if (dev::on_cuda(a)) return dev::compare(a, b, cop, op);
   return UAD_DISPATCH_ALL(a.dtype(), op, [&] {
@@ -233,8 +236,8 @@ Tensor clamp(const Tensor& x, double lo, double hi) {
 Tensor where(const Tensor& cond_in, const Tensor& a_in, const Tensor& b_in) {
   check_operand(cond_in, "where");
   // One-element CPU values meeting a cuda condition (e.g. where(mask, 1, slope)) move too.
-  Operands o(dev::promote_scalar(a_in, cond_in), dev::promote_scalar(b_in, cond_in));
-  const Tensor &a = o.a, &b = o.b;
+  const Tensor a0 = dev::promote_scalar(a_in, cond_in), b0 = dev::promote_scalar(b_in, cond_in);
+  const Tensor a = dev::promote_scalar(a0, b0), b = dev::promote_scalar(b0, a0);
   const Tensor cond = dev::promote_scalar(cond_in, a);
   check_pair(a, b, "where");
   check(cond.device() == a.device(), "where: condition on ", device_name(cond.device()), ", values on ", device_name(a.device()));

@@ -2,7 +2,8 @@
 //
 // All four normalisations compute x̂ = (x − μ)/sqrt(σ² + eps) with the biased variance σ² of
 // their statistics group, then y = x̂·weight + bias. Forward and first-order backward are fused
-// CPU kernels (kernels/cpu/norm.h, statistics accumulated in double); under create_graph the
+// kernels — CPU: kernels/cpu/norm.h, statistics accumulated in double; CUDA: kernels/cuda/norm.cu,
+// Welford in the storage dtype, deterministic — and under create_graph the
 // vjp is the same formula in differentiable ops, so gradients of gradients work (WGAN-GP).
 // Inputs are f32 or f64 (any strides); weight/bias/running buffers must have the input's dtype
 // (running buffers of batch_norm training may be f32 or f64). Errors throw uad::Error naming the

@@ -118,6 +118,14 @@ TEST_F(BackendOps, FactoriesAndTransfers) {
   ASSERT_TRUE(x.grad().defined());
   EXPECT_EQ(x.grad().device(), Device::cpu);
   EXPECT_EQ(x.grad().to_vector(), (std::vector<double>{2, 4, 6, 8, 10, 12}));
+  // A CPU scalar that needs a gradient is moved to the device (recorded), and its gradient
+  // comes back to the CPU: ∂/∂s Σ(xd·s) = Σ x = 21. Scalars without one are passed by value.
+  Tensor s = scalar_tensor(2.0).requires_grad_();
+  sum(mul(xd.detach(), s)).backward();
+  ASSERT_TRUE(s.grad().defined());
+  EXPECT_EQ(s.grad().device(), Device::cpu);
+  EXPECT_EQ(s.grad().item(), 21.0);
+  EXPECT_EQ((3.0 - xd.detach() / 2.0).to_vector(), (std::vector<double>{2.5, 2, 1.5, 1, 0.5, 0}));
   // A device tensor mixed with a non-scalar CPU tensor is an error naming both devices.
   try {
     add(xd, from_vector({1, 2, 3}, {3}));

@@ -38,6 +38,7 @@ CudaBackend make_table() {
   b.nvtx_pop = &nvtx_pop;
   b.unary = &unary;
   b.binary = &binary;
+  b.binary_scalar = &binary_scalar;
   b.compare = &compare;
   b.where = &where;
   b.cast = &cast;

@@ -7,6 +7,9 @@ bit for bit; a GPU may differ in the last bits of exp/log/tanh/pow (CUDA's libde
 version 1: strided — one output element per thread per grid-stride step; the input offsets come
   from the output index by div/mod over the ≤5 merged dims (32-bit index math when every offset
   fits, 64-bit otherwise). Handles any layout: broadcasting (stride 0), transposes, slices.
+binary_scalar: a binary op one of whose operands is a scalar held by value (a one-element CPU
+  tensor meeting a device tensor, e.g. x * 0.5): the unary kernels with the scalar bound, so no
+  device copy of the scalar and no synchronisation.
 version 2: contiguous — every operand dense with the output's shape and 16-byte aligned: each
   thread loads and stores 16 bytes per operand (4 f32 / 2 f64, one LDG.128/STG.128), then a scalar
   tail. The common case (same-shape activations) at full memory bandwidth.
@@ -226,7 +229,43 @@ void binary_t(BinaryOp op, const void* a, const Dims& as, const void* b, const D
   fail("cuda::binary: unknown op ", (int)op);
 }
 
+/// op(a, s) or op(s, a) with the scalar s held by value (one operand of a binary op that is a
+/// one-element CPU tensor: no device copy, no synchronisation).
+template <class T, class F> struct BindScalar {
+  F f;
+  T s;
+  bool scalar_first;
+  __host__ __device__ T operator()(T a) const { return scalar_first ? f(s, a) : f(a, s); }
+};
+
+template <class T>
+void binary_scalar_t(BinaryOp op, const void* a, const Dims& as, T s, bool first, void* out, const Dims& shape, cudaStream_t st) {
+  const void* in[1] = {a};
+  const Dims* strides[1] = {&as};
+  T* o = static_cast<T*>(out);
+  switch (op) {
+    case BinaryOp::add: return run<T, 1>(o, in, shape, strides, BindScalar<T, fn::Add>{{}, s, first}, st, "cuda::binary_scalar(add)");
+    case BinaryOp::sub: return run<T, 1>(o, in, shape, strides, BindScalar<T, fn::Sub>{{}, s, first}, st, "cuda::binary_scalar(sub)");
+    case BinaryOp::mul: return run<T, 1>(o, in, shape, strides, BindScalar<T, fn::Mul>{{}, s, first}, st, "cuda::binary_scalar(mul)");
+    case BinaryOp::div: return run<T, 1>(o, in, shape, strides, BindScalar<T, fn::Div>{{}, s, first}, st, "cuda::binary_scalar(div)");
+    case BinaryOp::max: return run<T, 1>(o, in, shape, strides, BindScalar<T, fn::Max>{{}, s, first}, st, "cuda::binary_scalar(max)");
+    case BinaryOp::min: return run<T, 1>(o, in, shape, strides, BindScalar<T, fn::Min>{{}, s, first}, st, "cuda::binary_scalar(min)");
+    case BinaryOp::pow: return run<T, 1>(o, in, shape, strides, BindScalar<T, fn::Pow>{{}, s, first}, st, "cuda::binary_scalar(pow)");
+  }
+  fail("cuda::binary_scalar: unknown op ", (int)op);
+}
+
 }  // namespace
+
+void binary_scalar(BinaryOp op, DType dtype, const void* a, const Dims& a_strides, double s, bool scalar_first, void* out,
+                   const Dims& shape, void* stream) {
+  auto st = static_cast<cudaStream_t>(stream);
+  switch (dtype) {
+    case DType::f32: return binary_scalar_t<float>(op, a, a_strides, (float)s, scalar_first, out, shape, st);
+    case DType::f64: return binary_scalar_t<double>(op, a, a_strides, s, scalar_first, out, shape, st);
+    default: fail("cuda::binary_scalar: expected f32 or f64, got ", dtype_name(dtype), " (shape ", shape, ")");
+  }
+}
 
 void unary(UnaryOp op, DType dtype, const void* x, const Dims& x_strides, void* out, const Dims& shape, UnaryParams params,
            void* stream) {

@@ -95,6 +95,12 @@ void cast(DType src, const void* x, const Dims& x_strides, DType dst, void* out,
 /// out[0..n) = (T)value.
 void fill(DType dtype, void* out, int64_t n, double value, void* stream = nullptr);
 
+/// out = op(a, s) — op(s, a) when `scalar_first` — for a scalar s passed by value (cast to
+/// `dtype`), a at `a_strides` over `shape` (0 = broadcast), out contiguous: binary() with a
+/// one-element operand that needs no device copy. f32 or f64.
+void binary_scalar(BinaryOp op, DType dtype, const void* a, const Dims& a_strides, double s, bool scalar_first, void* out,
+                   const Dims& shape, void* stream = nullptr);
+
 /// Strides of a contiguous (row-major) tensor of `shape` broadcast to `out_shape` (NumPy rules:
 /// `shape` is right-aligned; size-1 dims get stride 0). Throws uad::Error if not broadcastable.
 Dims broadcast_strides(const Dims& shape, const Dims& out_shape);
