@@ -7,6 +7,7 @@
 #include <cstring>
 #include <string>
 
+#include "kernels/cpu/conv_direct.h"
 #include "kernels/cpu/conv_dnnl.h"
 #include "kernels/cpu/conv_im2col.h"
 #include "kernels/cpu/loops.h"
@@ -39,7 +40,17 @@ ConvBackend from_env() {
 ///  - and 1×1 stride-1 convolutions, which are plain GEMMs: oneDNN on plain layouts (0.10 ms vs
 ///    0.62 blocked for 32→1 at 128²; 0.01 vs 0.025 for 128→16 at 8²), except the backward-data
 ///    into a layer with fewer than 16 output channels, where im2col (a single GEMM) wins (0.25 ms
-///    vs 0.44 plain vs 0.99 blocked for 32→1 at 128²).
+///    vs 0.44 plain vs 0.99 blocked for 32→1 at 128²);
+///  - and (kernels/cpu/conv_direct.h) stride-1 convolutions with ≤ 4 output channels and a
+///    kernel larger than 1×1, all three ops, by direct loops: oneDNN's blocked kernels pad Cout to
+///    16, its plain layout and im2col are memory-bound. Measured (fwd / bwd data / bwd weights,
+///    ms, load ≈ 2): 32→1 5×5 pad 2 at 256², batch 8: direct 9.2 / 9.8 / 12.4, blocked 30 / 30 /
+///    31, plain 120 / 152 / 90, im2col 115 / 140 / 101; 64→1 3×3×3 pad 1 at 64³, batch 2: direct
+///    34 / 28 / 49, blocked 78 / 59 / 67;
+///  - and dense convolutions (the window covers the whole unpadded input, output 1×1(×1)) as
+///    streamed products over the batch (conv_direct.h), which skip oneDNN's per-call weight
+///    reorder: 512→2500 k4 on 4³ (the 3-D generator's first transposed conv), batch 2: dense
+///    8.6 / 11.2 / 10.2, blocked 265 / 28 / 40, plain 8.9 / 12 / 1342, im2col 31 / 48 / 39.
 struct Choice {
   ConvBackend backend;
   dnnl_conv::Layout layout;
@@ -48,8 +59,9 @@ struct Choice {
 Choice choose(ConvOp op, const ConvGeom& g) {
   using L = dnnl_conv::Layout;
   const ConvBackend b = conv_backend();
-  const bool automatic = b == ConvBackend::automatic;
+  const bool automatic = b == ConvBackend::automatic || b == ConvBackend::direct;
   if (b == ConvBackend::im2col) return {ConvBackend::im2col, L::any};
+  if (b != ConvBackend::dnnl && (direct::dense(g) || direct::applicable(op, g))) return {ConvBackend::direct, L::any};
   if (g.pointwise()) {
     if (automatic && op == ConvOp::backward_input && g.Cout < 16) return {ConvBackend::im2col, L::any};
     return {ConvBackend::dnnl, L::plain};
@@ -79,6 +91,7 @@ const char* conv_backend_name(ConvBackend b) {
     case ConvBackend::automatic: return "auto";
     case ConvBackend::im2col: return "im2col";
     case ConvBackend::dnnl: return "dnnl";
+    case ConvBackend::direct: return "direct";
   }
   return "?";
 }
@@ -94,6 +107,12 @@ void conv_forward(const ConvGeom& g, const float* x, const float* w, const float
     return;
   }
   const Choice c = choose(ConvOp::forward, g);
+  if (c.backend == ConvBackend::direct) {
+    if (direct::dense(g)) direct::dense_forward<float>(g, x, w, bias, y);
+    else direct::forward<float>(g, x, w, bias, y);
+    note_conv_backend(ConvBackend::direct);
+    return;
+  }
   if (c.backend == ConvBackend::dnnl && dnnl_conv::forward(g, x, w, bias, y, c.layout)) return;
   im2col::forward<float>(g, x, w, bias, y);
   note_conv_backend(ConvBackend::im2col);
@@ -106,6 +125,12 @@ void conv_backward_input(const ConvGeom& g, const float* gy, const float* w, con
     return;
   }
   const Choice c = choose(ConvOp::backward_input, g);
+  if (c.backend == ConvBackend::direct) {
+    if (direct::dense(g)) direct::dense_backward_input<float>(g, gy, w, bias, gx);
+    else direct::backward_input<float>(g, gy, w, bias, gx);
+    note_conv_backend(ConvBackend::direct);
+    return;
+  }
   if (c.backend == ConvBackend::dnnl && dnnl_conv::backward_data(g, gy, w, bias, gx, c.layout)) return;
   im2col::backward_input<float>(g, gy, w, bias, gx);
   note_conv_backend(ConvBackend::im2col);
@@ -117,6 +142,12 @@ void conv_backward_weight(const ConvGeom& g, const float* x, const float* gy, fl
     return;
   }
   const Choice c = choose(ConvOp::backward_weight, g);
+  if (c.backend == ConvBackend::direct) {
+    if (direct::dense(g)) direct::dense_backward_weight<float>(g, x, gy, gw);
+    else direct::backward_weight<float>(g, x, gy, gw);
+    note_conv_backend(ConvBackend::direct);
+    return;
+  }
   if (c.backend == ConvBackend::dnnl && dnnl_conv::backward_weights(g, x, gy, gw, c.layout)) return;
   im2col::backward_weight<float>(g, x, gy, gw);
   note_conv_backend(ConvBackend::im2col);

@@ -1,6 +1,8 @@
 // CPU convolution kernels: the three ops of tensor/ops_conv.h on contiguous buffers, dispatched to
-// oneDNN (f32; kernels/cpu/conv_dnnl.h) or im2col/vol2col + OpenBLAS GEMM (f32 and f64;
-// kernels/cpu/conv_im2col.h).
+// oneDNN (f32; kernels/cpu/conv_dnnl.h), im2col/vol2col + OpenBLAS GEMM (f32 and f64;
+// kernels/cpu/conv_im2col.h) or, for two shapes both handle badly (few output channels at
+// stride 1; a window covering the whole input), direct loops / one GEMM (f32 in the automatic
+// mode; kernels/cpu/conv_direct.h).
 //
 // Backend choice:
 //   UAD_CONV_BACKEND=auto   (default) the measured faster implementation per op and shape
@@ -40,7 +42,9 @@ struct ConvGeom {
   double flops() const { return 2.0 * N * Cout * Cin * k_size() * out_size(); }
 };
 
-enum class ConvBackend { automatic, im2col, dnnl };
+/// `direct` (kernels/cpu/conv_direct.h) is chosen by the automatic rule only; it is reported by
+/// last_conv_backend(). set_conv_backend(direct) behaves as automatic.
+enum class ConvBackend { automatic, im2col, dnnl, direct };
 enum class ConvOp { forward, backward_input, backward_weight };
 
 /// The backend in force: set_conv_backend's value, else UAD_CONV_BACKEND (auto|dnnl|im2col;
@@ -50,7 +54,7 @@ ConvBackend conv_backend();
 void set_conv_backend(ConvBackend b);
 const char* conv_backend_name(ConvBackend b);
 /// The implementation that actually ran the most recent convolution kernel on any thread
-/// (im2col or dnnl; automatic before the first one). Lets tests check that a forced oneDNN run
+/// (im2col, dnnl or direct; automatic before the first one). Lets tests check that a forced oneDNN run
 /// did not fall back to im2col.
 ConvBackend last_conv_backend();
 
