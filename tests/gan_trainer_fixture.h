@@ -23,12 +23,16 @@
 #include "tensor/ops.h"
 #include "tiny_dataset.h"
 #include "tests/error_of.h"
+#include "tests/run_compare.h"
 #include "train/config.h"
 #include "train/gan_trainer.h"
 #include "train/wgan_gp.h"
 
 using namespace uad;
 using uad::test::error_of;
+using uad::test::expect_same_tensors;
+using uad::test::read_log;
+using uad::test::timeless;
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
@@ -159,28 +163,7 @@ class GanTrainerTest : public ::testing::Test {
 };
 inline std::string GanTrainerTest::root_, GanTrainerTest::data_;
 
-void expect_same_tensors(const std::string& a, const std::string& b) {
-  const auto fa = io::load_safetensors(a), fb = io::load_safetensors(b);
-  ASSERT_EQ(fa.tensors.size(), fb.tensors.size());
-  for (const auto& [name, ta] : fa.tensors) {
-    ASSERT_TRUE(fb.tensors.count(name)) << name;
-    const Tensor& tb = fb.tensors.at(name);
-    ASSERT_EQ(ta.shape(), tb.shape()) << name;
-    EXPECT_EQ(0, std::memcmp(ta.raw(), tb.raw(), (size_t)ta.numel() * dtype_size(ta.dtype()))) << name;
-  }
-}
 
-std::vector<json> read_log(const std::string& run_dir) {
-  std::ifstream f(train::log_path(run_dir));
-  std::vector<json> out;
-  std::string line;
-  while (std::getline(f, line)) out.push_back(json::parse(line));
-  return out;
-}
 
-json timeless(json j) {
-  for (const char* k : {"seconds", "epoch_seconds", "val_seconds"}) j.erase(k);
-  return j;
-}
 
 }  // namespace

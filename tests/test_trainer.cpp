@@ -21,11 +21,15 @@
 #include "tensor/ops.h"
 #include "tiny_dataset.h"
 #include "tests/error_of.h"
+#include "tests/run_compare.h"
 #include "train/config.h"
 #include "train/trainer.h"
 
 using namespace uad;
 using uad::test::error_of;
+using uad::test::expect_same_tensors;
+using uad::test::read_log;
+using uad::test::timeless;
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
@@ -114,17 +118,6 @@ class TrainerTest : public ::testing::Test {
 std::string TrainerTest::root_, TrainerTest::data_;
 
 /// Every tensor of two safetensors files is bit-identical (same names, shapes, bytes).
-void expect_same_tensors(const std::string& a, const std::string& b) {
-  const auto fa = io::load_safetensors(a), fb = io::load_safetensors(b);
-  ASSERT_EQ(fa.tensors.size(), fb.tensors.size());
-  for (const auto& [name, ta] : fa.tensors) {
-    ASSERT_TRUE(fb.tensors.count(name)) << name;
-    const Tensor& tb = fb.tensors.at(name);
-    ASSERT_EQ(ta.shape(), tb.shape()) << name;
-    ASSERT_EQ(ta.dtype(), tb.dtype()) << name;
-    EXPECT_EQ(0, std::memcmp(ta.raw(), tb.raw(), (size_t)ta.numel() * dtype_size(ta.dtype()))) << name;
-  }
-}
 
 /// Largest |a − b| over the model tensors of two state files (prefix "model" for checkpoints,
 /// "" for a plain state dict).
@@ -140,19 +133,7 @@ double max_model_diff(const std::string& a, const std::string& pa, const std::st
   return d;
 }
 
-std::vector<json> read_log(const std::string& run_dir) {
-  std::ifstream f(train::log_path(run_dir));
-  std::vector<json> out;
-  std::string line;
-  while (std::getline(f, line)) out.push_back(json::parse(line));
-  return out;
-}
 
-/// A log line without its wall-time fields.
-json timeless(json j) {
-  for (const char* k : {"seconds", "epoch_seconds", "val_seconds"}) j.erase(k);
-  return j;
-}
 
 }  // namespace
 

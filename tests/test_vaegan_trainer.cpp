@@ -21,11 +21,15 @@
 #include "tensor/ops.h"
 #include "tiny_dataset.h"
 #include "tests/error_of.h"
+#include "tests/run_compare.h"
 #include "train/adversarial_loop.h"
 #include "train/config.h"
 
 using namespace uad;
 using uad::test::error_of;
+using uad::test::expect_same_tensors;
+using uad::test::read_log;
+using uad::test::timeless;
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
@@ -128,29 +132,8 @@ class LoopTrainerTest : public ::testing::Test {
 };
 std::string LoopTrainerTest::root_, LoopTrainerTest::data_;
 
-void expect_same_tensors(const std::string& a, const std::string& b) {
-  const auto fa = io::load_safetensors(a), fb = io::load_safetensors(b);
-  ASSERT_EQ(fa.tensors.size(), fb.tensors.size());
-  for (const auto& [name, ta] : fa.tensors) {
-    ASSERT_TRUE(fb.tensors.count(name)) << name;
-    const Tensor& tb = fb.tensors.at(name);
-    ASSERT_EQ(ta.shape(), tb.shape()) << name;
-    EXPECT_EQ(0, std::memcmp(ta.raw(), tb.raw(), (size_t)ta.numel() * dtype_size(ta.dtype()))) << name;
-  }
-}
 
-std::vector<json> read_log(const std::string& run_dir) {
-  std::ifstream f(train::log_path(run_dir));
-  std::vector<json> out;
-  std::string line;
-  while (std::getline(f, line)) out.push_back(json::parse(line));
-  return out;
-}
 
-json timeless(json j) {
-  for (const char* k : {"seconds", "epoch_seconds", "val_seconds"}) j.erase(k);
-  return j;
-}
 
 
 /// A straight run and runs killed after 1 step (epoch 1) and after 3 steps (epoch 2), then

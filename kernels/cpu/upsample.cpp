@@ -22,30 +22,7 @@ template <class T> LinearCoeffs<T> linear_coeffs(int64_t n_in, int64_t n_out, bo
   c.i1.resize(n_out);
   c.l0.resize(n_out);
   c.l1.resize(n_out);
-  T scale;
-  if (align_corners) scale = n_out > 1 ? T(n_in - 1) / T(n_out - 1) : T(0);
-  else scale = T(n_in) / T(n_out);
-  for (int64_t o = 0; o < n_out; ++o) {
-    if (n_in == n_out) {  // identity (PyTorch's compute_source_index_and_lambda shortcut)
-      c.i0[o] = c.i1[o] = o;
-      c.l0[o] = T(1);
-      c.l1[o] = T(0);
-      continue;
-    }
-    T src;
-    if (align_corners) {
-      src = scale * T(o);
-    } else {
-      src = T((double)scale * ((double)o + 0.5) - 0.5);
-      if (src < T(0)) src = T(0);
-    }
-    const int64_t i = std::min<int64_t>((int64_t)std::floor(src), n_in - 1);
-    const T lambda = std::min(std::max(src - T(i), T(0)), T(1));
-    c.i0[o] = i;
-    c.i1[o] = i + (i < n_in - 1 ? 1 : 0);
-    c.l1[o] = lambda;
-    c.l0[o] = T(1) - lambda;
-  }
+  for (int64_t o = 0; o < n_out; ++o) fn::linear_source(o, n_in, n_out, align_corners, c.i0[o], c.i1[o], c.l0[o], c.l1[o]);
   return c;
 }
 

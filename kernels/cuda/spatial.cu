@@ -6,7 +6,7 @@ the product of the unpadded leading dims), 1-D/2-D being unit D (and H). dtype f
 
 version 1 (upsample_linear forward): one thread per output cell (grid-stride, 256 threads/block);
   the (i0, i1, λ0, λ1) coefficients of each dim are recomputed per thread with the CPU's formula
-  (linear_coeff below = cpu::linear_coeffs, PyTorch 1.13 area_pixel_compute_source_index) and the
+  (fn::linear_source of kernels/common/resample_index.h, the CPU's formula) and the
   cell is interpolated in the CPU's order: along W first, then H, then D
   ((t_h0·λh0 + t_h1·λh1)·λd0 + (…)·λd1). 8 reads (4 in 2-D), 1 write.
 version 1 (upsample_linear backward): a gather, one thread per input cell: along each dim the
@@ -37,6 +37,7 @@ than read out of bounds (the CPU trusts them: they come from max_pool_forward).
 #include <cstdint>
 
 #include "kernels/common/host_device.h"
+#include "kernels/common/resample_index.h"
 #include "kernels/cuda/kernels.h"
 #include "tensor/error.h"
 
@@ -50,35 +51,6 @@ struct Ext {
   int64_t P, in[3], out[3];
 };
 
-/// cpu::linear_coeffs for one output index o (kernels/cpu/upsample.cpp; PyTorch 1.13 UpSample.h
-/// area_pixel_compute_scale / area_pixel_compute_source_index / guard_index_and_lambda).
-template <class T>
-UAD_HD inline void linear_coeff(int64_t o, int64_t n_in, int64_t n_out, bool ac, int64_t& i0, int64_t& i1, T& l0, T& l1) {
-  if (n_in == n_out) {  // identity
-    i0 = i1 = o;
-    l0 = T(1);
-    l1 = T(0);
-    return;
-  }
-  T scale;
-  if (ac) scale = n_out > 1 ? T(n_in - 1) / T(n_out - 1) : T(0);
-  else scale = T(n_in) / T(n_out);
-  T src;
-  if (ac) {
-    src = scale * T(o);
-  } else {
-    src = T((double)scale * ((double)o + 0.5) - 0.5);
-    if (src < T(0)) src = T(0);
-  }
-  int64_t i = (int64_t)floor((double)src);
-  if (i > n_in - 1) i = n_in - 1;
-  T lambda = src - T(i);
-  lambda = lambda < T(0) ? T(0) : lambda > T(1) ? T(1) : lambda;
-  i0 = i;
-  i1 = i + (i < n_in - 1 ? 1 : 0);
-  l1 = lambda;
-  l0 = T(1) - lambda;
-}
 
 /// The first output index o in [0, n_out] with i0(o) ≥ i (n_out when none): binary search.
 template <class T> __device__ inline int64_t first_with_source(int64_t i, int64_t n_in, int64_t n_out, bool ac) {
@@ -87,7 +59,7 @@ template <class T> __device__ inline int64_t first_with_source(int64_t i, int64_
     const int64_t mid = (lo + hi) / 2;
     int64_t a, b;
     T l0, l1;
-    linear_coeff<T>(mid, n_in, n_out, ac, a, b, l0, l1);
+    fn::linear_source<T>(mid, n_in, n_out, ac, a, b, l0, l1);
     if (a >= i) hi = mid;
     else lo = mid + 1;
   }
@@ -98,7 +70,7 @@ template <class T> __device__ inline int64_t first_with_source(int64_t i, int64_
 template <class T> __device__ inline T weight_of(int64_t o, int64_t i, int64_t n_in, int64_t n_out, bool ac) {
   int64_t a, b;
   T l0, l1;
-  linear_coeff<T>(o, n_in, n_out, ac, a, b, l0, l1);
+  fn::linear_source<T>(o, n_in, n_out, ac, a, b, l0, l1);
   T w = T(0);
   if (a == i) w += l0;
   if (b == i) w += l1;
@@ -118,9 +90,9 @@ __global__ void __launch_bounds__(kBlock) linear_fwd_kernel(const T* __restrict_
     const int64_t od = r % e.out[0], p = r / e.out[0];
     int64_t d0, d1, h0, h1, w0, w1;
     T ld0, ld1, lh0, lh1, lw0, lw1;
-    linear_coeff<T>(od, e.in[0], e.out[0], ac, d0, d1, ld0, ld1);
-    linear_coeff<T>(oh, e.in[1], e.out[1], ac, h0, h1, lh0, lh1);
-    linear_coeff<T>(ow, e.in[2], e.out[2], ac, w0, w1, lw0, lw1);
+    fn::linear_source<T>(od, e.in[0], e.out[0], ac, d0, d1, ld0, ld1);
+    fn::linear_source<T>(oh, e.in[1], e.out[1], ac, h0, h1, lh0, lh1);
+    fn::linear_source<T>(ow, e.in[2], e.out[2], ac, w0, w1, lw0, lw1);
     const T* xp = x + p * e.in[0] * e.in[1] * e.in[2];
     auto row = [&](int64_t d, int64_t h) {
       const T* rr = xp + (d * e.in[1] + h) * e.in[2];
