@@ -11,6 +11,7 @@
 #include "tensor/device.h"
 #include "tensor/ops.h"
 #include "train/progress.h"
+#include "train/run_folder.h"
 #include "train/run_util.h"
 #include "train/wgan_gp.h"
 
@@ -36,15 +37,8 @@ AdversarialLoopTrainer::AdversarialLoopTrainer(const TrainConfig& cfg, const mod
         "train: model '", spec_.name, "' is not trained by the VAE-GAN / AAE / WGAN-GP loop");
   check(static_cast<bool>(spec_.make), "train: model '", spec_.name, "' has no constructor");
   device_ = select_device(cfg_.device);
-  check(fs::is_directory(cfg_.data), "train: no dataset folder at ", cfg_.data,
-        " (build one with `uad data prepare --out ", cfg_.data, "`)");
-  check(fs::exists(fs::path(cfg_.data) / "manifest.json"), "train: ", cfg_.data,
-        " is not a dataset folder (no manifest.json; build one with `uad data prepare`)");
+  resumed_ = check_run_start(cfg_, resume);
   const std::string last = last_checkpoint_path(cfg_.out);
-  const bool have_last = fs::exists(last);
-  check(resume || !have_last, "train: ", cfg_.out, " already holds a run (", last,
-        "); pass --resume to continue it or choose another --out");
-  resumed_ = resume && have_last;
 
   io::LoaderOptions lo;
   lo.batch_size = cfg_.batch_size;
@@ -108,12 +102,7 @@ AdversarialLoopTrainer::AdversarialLoopTrainer(const TrainConfig& cfg, const mod
     state_.model_rng = state_of(*gen_);
     state_.default_rng = state_of(default_generator());
   }
-  std::error_code ec;
-  fs::create_directories(cfg_.out, ec);
-  check(!ec && fs::is_directory(cfg_.out), "train: cannot create the run folder ", cfg_.out,
-        ec ? ": " + ec.message() : std::string());
-  io::write_text_file_atomic(config_path(cfg_.out), config_to_json(cfg_));
-  log_ = std::make_unique<JsonlLog>(log_path(cfg_.out), resumed_ ? state_.log_bytes : 0);
+  log_ = open_run_folder(cfg_, resumed_, state_.log_bytes);
 }
 
 AdversarialLoopTrainer::~AdversarialLoopTrainer() = default;

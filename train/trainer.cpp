@@ -15,6 +15,7 @@
 #include "tensor/device.h"
 #include "tensor/ops.h"
 #include "train/progress.h"
+#include "train/run_folder.h"
 #include "train/run_util.h"
 
 namespace uad::train {
@@ -65,15 +66,8 @@ ReconstructionTrainer::ReconstructionTrainer(const TrainConfig& cfg, const model
   validate_config(cfg_);
   check(static_cast<bool>(spec_.make), "train: model '", spec_.name, "' has no constructor");
   device_ = select_device(cfg_.device);  // the CLI prints its note
-  check(fs::is_directory(cfg_.data), "train: no dataset folder at ", cfg_.data,
-        " (build one with `uad data prepare --out ", cfg_.data, "`)");
-  check(fs::exists(fs::path(cfg_.data) / "manifest.json"), "train: ", cfg_.data,
-        " is not a dataset folder (no manifest.json; build one with `uad data prepare`)");
+  resumed_ = check_run_start(cfg_, resume);
   const std::string last = last_checkpoint_path(cfg_.out);
-  const bool have_last = fs::exists(last);
-  check(resume || !have_last, "train: ", cfg_.out, " already holds a run (", last,
-        "); pass --resume to continue it or choose another --out");
-  resumed_ = resume && have_last;
 
   loader_seed_ = derive_seed(cfg_.seed, 1);
   val_seed_ = derive_seed(cfg_.seed, 3);
@@ -132,12 +126,7 @@ ReconstructionTrainer::ReconstructionTrainer(const TrainConfig& cfg, const model
   }
 
   // Everything is checked: now the run folder.
-  std::error_code ec;
-  fs::create_directories(cfg_.out, ec);
-  check(!ec && fs::is_directory(cfg_.out), "train: cannot create the run folder ", cfg_.out,
-        ec ? ": " + ec.message() : std::string());
-  io::write_text_file_atomic(config_path(cfg_.out), config_to_json(cfg_));
-  log_ = std::make_unique<JsonlLog>(log_path(cfg_.out), resumed_ ? state_.log_bytes : 0);
+  log_ = open_run_folder(cfg_, resumed_, state_.log_bytes);
 }
 
 ReconstructionTrainer::~ReconstructionTrainer() = default;
