@@ -152,29 +152,10 @@ void AdversarialLoopTrainer::save_last() {
       {"version", "1"},
       {"model", spec_.name},
       {"loop", loop_name()},
-      {"epoch", std::to_string(state_.epoch)},
-      {"step", std::to_string(state_.step)},
-      {"best_val", exact_double(state_.best_val)},
-      {"best_epoch", std::to_string(state_.best_epoch)},
-      {"bad_epochs", std::to_string(state_.bad_epochs)},
-      {"stopped", state_.stopped ? "true" : "false"},
-      {"stop_reason", state_.stop_reason},
-      {"model_rng_seed", std::to_string(state_.model_rng.seed)},
-      {"model_rng_offset", std::to_string(state_.model_rng.offset)},
-      {"default_rng_seed", std::to_string(state_.default_rng.seed)},
-      {"default_rng_offset", std::to_string(state_.default_rng.offset)},
-      {"seconds", exact_double(state_.seconds)},
-      {"log_bytes", std::to_string(state_.log_bytes)},
       {"config", config_to_json(cfg_)},
   };
-  for (auto& [name, o] : opts_) {
-    for (size_t i = 0; i < o->exp_avg().size(); ++i) {
-      tensors[moment_key(name.c_str(), "exp_avg", i)] = o->exp_avg()[i];
-      tensors[moment_key(name.c_str(), "exp_avg_sq", i)] = o->exp_avg_sq()[i];
-    }
-    meta["adam_" + name + "_steps"] = std::to_string(o->steps());
-    meta["adam_" + name + "_params"] = std::to_string(o->exp_avg().size());
-  }
+  put_state(meta, state_);
+  for (auto& [name, o] : opts_) put_adam(tensors, meta, *o, name);
   io::save_safetensors(last_checkpoint_path(cfg_.out), tensors, meta);
 }
 
@@ -185,43 +166,14 @@ void AdversarialLoopTrainer::load_last(const std::string& path) {
         " is not a uad VAE-GAN/AAE training checkpoint (no metadata format = ", kFormat, ")");
   check(m.get("model") == spec_.name, "train: ", path, " was written for model '", m.get("model"), "', not '",
         spec_.name, "'");
-  TrainState s;
-  s.epoch = m.i64("epoch");
-  s.step = m.i64("step");
-  s.best_val = m.f64("best_val");
-  s.best_epoch = m.i64("best_epoch");
-  s.bad_epochs = m.i64("bad_epochs");
-  s.stopped = m.get("stopped") == "true";
-  s.stop_reason = m.get("stop_reason");
-  s.model_rng = {m.u64("model_rng_seed"), m.u64("model_rng_offset")};
-  s.default_rng = {m.u64("default_rng_seed"), m.u64("default_rng_offset")};
-  s.seconds = m.f64("seconds");
-  s.log_bytes = m.i64("log_bytes");
-  for (auto& [name, o] : opts_) {  // validate everything before writing anything
-    const size_t n = o->exp_avg().size();
-    check(m.u64("adam_" + name + "_params") == n, "train: ", path, " holds Adam state of the ", name, " for ",
-          m.get("adam_" + name + "_params"), " parameters, the model has ", n);
-    for (size_t i = 0; i < n; ++i)
-      for (const char* which : {"exp_avg", "exp_avg_sq"}) {
-        const std::string key = moment_key(name.c_str(), which, i);
-        auto it = f.tensors.find(key);
-        check(it != f.tensors.end(), "train: ", path, " has no tensor ", key);
-        check(it->second.shape() == o->exp_avg()[i].shape(), "train: ", path, ": ", key, " has shape ",
-              it->second.shape(), " but the parameter has ", o->exp_avg()[i].shape());
-      }
-  }
+  const TrainState s = read_state(f.metadata, path);
+  for (auto& [name, o] : opts_) check_adam(f.tensors, m, *o, name);  // validate everything before writing anything
   try {
     model_->load_state_dict(nn::sub_state_dict(f.tensors, "model"), true);
   } catch (const Error& e) {
     fail("train: ", path, ": ", e.what());
   }
-  for (auto& [name, o] : opts_) {
-    for (size_t i = 0; i < o->exp_avg().size(); ++i) {
-      nn::copy_into(o->exp_avg()[i], f.tensors.at(moment_key(name.c_str(), "exp_avg", i)));
-      nn::copy_into(o->exp_avg_sq()[i], f.tensors.at(moment_key(name.c_str(), "exp_avg_sq", i)));
-    }
-    o->set_steps(m.i64("adam_" + name + "_steps"));
-  }
+  for (auto& [name, o] : opts_) take_adam(*o, f.tensors, m, name);
   state_ = s;
 }
 

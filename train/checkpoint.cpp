@@ -29,6 +29,39 @@ std::string exact_double(double v) {
   return buf;
 }
 
+void put_state(std::map<std::string, std::string>& meta, const TrainState& s) {
+  meta["epoch"] = std::to_string(s.epoch);
+  meta["step"] = std::to_string(s.step);
+  meta["best_val"] = exact_double(s.best_val);
+  meta["best_epoch"] = std::to_string(s.best_epoch);
+  meta["bad_epochs"] = std::to_string(s.bad_epochs);
+  meta["stopped"] = s.stopped ? "true" : "false";
+  meta["stop_reason"] = s.stop_reason;
+  meta["model_rng_seed"] = std::to_string(s.model_rng.seed);
+  meta["model_rng_offset"] = std::to_string(s.model_rng.offset);
+  meta["default_rng_seed"] = std::to_string(s.default_rng.seed);
+  meta["default_rng_offset"] = std::to_string(s.default_rng.offset);
+  meta["seconds"] = exact_double(s.seconds);
+  meta["log_bytes"] = std::to_string(s.log_bytes);
+}
+
+TrainState read_state(const std::map<std::string, std::string>& meta, const std::string& path) {
+  const run_util::Meta m{meta, path};
+  TrainState s;
+  s.epoch = m.i64("epoch");
+  s.step = m.i64("step");
+  s.best_val = m.f64("best_val");
+  s.best_epoch = m.i64("best_epoch");
+  s.bad_epochs = m.i64("bad_epochs");
+  s.stopped = m.get("stopped") == "true";
+  s.stop_reason = m.get("stop_reason");
+  s.model_rng = {m.u64("model_rng_seed"), m.u64("model_rng_offset")};
+  s.default_rng = {m.u64("default_rng_seed"), m.u64("default_rng_offset")};
+  s.seconds = m.f64("seconds");
+  s.log_bytes = m.i64("log_bytes");
+  return s;
+}
+
 void save_checkpoint(const std::string& path, const std::string& model_name, const nn::Module& model, Adam& optim,
                      const TrainState& s, const std::string& config_json) {
   std::map<std::string, Tensor> tensors = nn::prefixed_state_dict(model.state_dict(), "model");
@@ -36,27 +69,15 @@ void save_checkpoint(const std::string& path, const std::string& model_name, con
     tensors[moment_key("exp_avg", i)] = optim.exp_avg()[i];
     tensors[moment_key("exp_avg_sq", i)] = optim.exp_avg_sq()[i];
   }
-  const std::map<std::string, std::string> meta = {
+  std::map<std::string, std::string> meta = {
       {"format", kFormat},
       {"version", "1"},
       {"model", model_name},
-      {"epoch", std::to_string(s.epoch)},
-      {"step", std::to_string(s.step)},
       {"adam_steps", std::to_string(optim.steps())},
       {"adam_params", std::to_string(optim.exp_avg().size())},
-      {"best_val", exact_double(s.best_val)},
-      {"best_epoch", std::to_string(s.best_epoch)},
-      {"bad_epochs", std::to_string(s.bad_epochs)},
-      {"stopped", s.stopped ? "true" : "false"},
-      {"stop_reason", s.stop_reason},
-      {"model_rng_seed", std::to_string(s.model_rng.seed)},
-      {"model_rng_offset", std::to_string(s.model_rng.offset)},
-      {"default_rng_seed", std::to_string(s.default_rng.seed)},
-      {"default_rng_offset", std::to_string(s.default_rng.offset)},
-      {"seconds", exact_double(s.seconds)},
-      {"log_bytes", std::to_string(s.log_bytes)},
       {"config", config_json},
   };
+  put_state(meta, s);
   io::save_safetensors(path, tensors, meta);
 }
 
@@ -71,18 +92,7 @@ LoadedCheckpoint load_checkpoint(const std::string& path, const std::string& mod
   check(out.model_name == model_name, "load_checkpoint: ", path, " was written for model '", out.model_name,
         "', not '", model_name, "'");
   out.config_json = f.metadata.count("config") ? f.metadata.at("config") : "{}";
-  TrainState& s = out.state;
-  s.epoch = m.i64("epoch");
-  s.step = m.i64("step");
-  s.best_val = m.f64("best_val");
-  s.best_epoch = m.i64("best_epoch");
-  s.bad_epochs = m.i64("bad_epochs");
-  s.stopped = m.get("stopped") == "true";
-  s.stop_reason = m.get("stop_reason");
-  s.model_rng = {m.u64("model_rng_seed"), m.u64("model_rng_offset")};
-  s.default_rng = {m.u64("default_rng_seed"), m.u64("default_rng_offset")};
-  s.seconds = m.f64("seconds");
-  s.log_bytes = m.i64("log_bytes");
+  out.state = read_state(f.metadata, path);
   const int64_t adam_steps = m.i64("adam_steps");
 
   // Validate the optimiser tensors before anything is written.

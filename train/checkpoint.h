@@ -61,6 +61,14 @@ struct LoadedCheckpoint {
 LoadedCheckpoint load_checkpoint(const std::string& path, const std::string& model_name, nn::Module& model,
                                  Adam& optim);
 
+/// Adds the fields of `s` to checkpoint metadata under the keys of the layout above (epoch, step,
+/// best_val, best_epoch, bad_epochs, stopped, stop_reason, model_rng_*, default_rng_*, seconds,
+/// log_bytes): the part every trainer's checkpoint shares.
+void put_state(std::map<std::string, std::string>& meta, const TrainState& s);
+/// Reads those fields back. Throws uad::Error naming `path` and the key when one is missing or
+/// not a number.
+TrainState read_state(const std::map<std::string, std::string>& meta, const std::string& path);
+
 /// Formats a double with 17 significant digits ("inf"/"nan" as such), read back exactly by
 /// std::strtod.
 std::string exact_double(double v);

@@ -165,31 +165,12 @@ void AdversarialTrainer::save_last() {
       {"format", kFormat},
       {"version", "2"},
       {"model", spec_.name},
-      {"epoch", std::to_string(state_.epoch)},
-      {"step", std::to_string(state_.step)},
       {"gan_epochs", std::to_string(gan_epochs_)},
       {"refine_start", std::to_string(refine_start_)},
-      {"best_val", exact_double(state_.best_val)},
-      {"best_epoch", std::to_string(state_.best_epoch)},
-      {"bad_epochs", std::to_string(state_.bad_epochs)},
-      {"stopped", state_.stopped ? "true" : "false"},
-      {"stop_reason", state_.stop_reason},
-      {"model_rng_seed", std::to_string(state_.model_rng.seed)},
-      {"model_rng_offset", std::to_string(state_.model_rng.offset)},
-      {"default_rng_seed", std::to_string(state_.default_rng.seed)},
-      {"default_rng_offset", std::to_string(state_.default_rng.offset)},
-      {"seconds", exact_double(state_.seconds)},
-      {"log_bytes", std::to_string(state_.log_bytes)},
       {"config", config_to_json(cfg_)},
   };
-  for (int k = 0; k < 4; ++k) {
-    for (size_t i = 0; i < opts[k]->exp_avg().size(); ++i) {
-      tensors[moment_key(kNets[k], "exp_avg", i)] = opts[k]->exp_avg()[i];
-      tensors[moment_key(kNets[k], "exp_avg_sq", i)] = opts[k]->exp_avg_sq()[i];
-    }
-    meta[std::string("adam_") + kNets[k] + "_steps"] = std::to_string(opts[k]->steps());
-    meta[std::string("adam_") + kNets[k] + "_params"] = std::to_string(opts[k]->exp_avg().size());
-  }
+  put_state(meta, state_);
+  for (int k = 0; k < 4; ++k) put_adam(tensors, meta, *opts[k], kNets[k]);
   io::save_safetensors(last_checkpoint_path(cfg_.out), tensors, meta);
 }
 
@@ -201,18 +182,7 @@ void AdversarialTrainer::load_last(const std::string& path) {
   check(m.get("model") == spec_.name, "train: ", path, " was written for model '", m.get("model"), "', not '",
         spec_.name, "'");
   saved_config_ = f.metadata.count("config") ? f.metadata.at("config") : "{}";
-  TrainState s;
-  s.epoch = m.i64("epoch");
-  s.step = m.i64("step");
-  s.best_val = m.f64("best_val");
-  s.best_epoch = m.i64("best_epoch");
-  s.bad_epochs = m.i64("bad_epochs");
-  s.stopped = m.get("stopped") == "true";
-  s.stop_reason = m.get("stop_reason");
-  s.model_rng = {m.u64("model_rng_seed"), m.u64("model_rng_offset")};
-  s.default_rng = {m.u64("default_rng_seed"), m.u64("default_rng_offset")};
-  s.seconds = m.f64("seconds");
-  s.log_bytes = m.i64("log_bytes");
+  const TrainState s = read_state(f.metadata, path);
   const int64_t saved_gan_epochs = m.i64("gan_epochs");
   check(saved_gan_epochs == gan_epochs_ || (s.epoch <= saved_gan_epochs && s.epoch <= gan_epochs_), "train: ", path,
         " is after epoch ", s.epoch, " of a run with ", saved_gan_epochs, " GAN epochs; gan_epochs cannot change to ",
@@ -224,32 +194,13 @@ void AdversarialTrainer::load_last(const std::string& path) {
         " is not in [0, epoch ", s.epoch, "]");
   Adam* opts[4] = {opt_d_.get(), opt_g_.get(), opt_e_.get(), opt_r_.get()};
   const int n_nets = has_refine ? kRefine + 1 : kRefine;
-  // Validate everything before writing anything.
-  for (int k = 0; k < n_nets; ++k) {
-    const size_t n = opts[k]->exp_avg().size();
-    check(m.u64(std::string("adam_") + kNets[k] + "_params") == n, "train: ", path, " holds Adam state of the ",
-          kNets[k], " for ", m.get(std::string("adam_") + kNets[k] + "_params"), " parameters, the model has ", n);
-    for (size_t i = 0; i < n; ++i)
-      for (const char* which : {"exp_avg", "exp_avg_sq"}) {
-        const std::string key = moment_key(kNets[k], which, i);
-        auto it = f.tensors.find(key);
-        check(it != f.tensors.end(), "train: ", path, " has no tensor ", key);
-        check(it->second.shape() == opts[k]->exp_avg()[i].shape(), "train: ", path, ": ", key, " has shape ",
-              it->second.shape(), " but the parameter has ", opts[k]->exp_avg()[i].shape());
-      }
-  }
+  for (int k = 0; k < n_nets; ++k) check_adam(f.tensors, m, *opts[k], kNets[k]);  // validate everything before writing anything
   try {
     model_->load_state_dict(nn::sub_state_dict(f.tensors, "model"), true);
   } catch (const Error& e) {
     fail("train: ", path, ": ", e.what());
   }
-  for (int k = 0; k < n_nets; ++k) {
-    for (size_t i = 0; i < opts[k]->exp_avg().size(); ++i) {
-      nn::copy_into(opts[k]->exp_avg()[i], f.tensors.at(moment_key(kNets[k], "exp_avg", i)));
-      nn::copy_into(opts[k]->exp_avg_sq()[i], f.tensors.at(moment_key(kNets[k], "exp_avg_sq", i)));
-    }
-    opts[k]->set_steps(m.i64(std::string("adam_") + kNets[k] + "_steps"));
-  }
+  for (int k = 0; k < n_nets; ++k) take_adam(*opts[k], f.tensors, m, kNets[k]);
   state_ = s;
   refine_start_ = refine_start;
 }

@@ -19,7 +19,9 @@
 #include "io/atomic_file.h"
 #include "tensor/error.h"
 #include "tensor/generator.h"
+#include "layers/module.h"
 #include "train/checkpoint.h"
+#include "train/optim.h"
 
 namespace uad::train::run_util {
 
@@ -114,6 +116,46 @@ struct Meta {
     return x;
   }
 };
+
+// ---- Adam state of one network in an adversarial trainer's checkpoint ----
+// Moments under moment_key(net, "exp_avg"/"exp_avg_sq", i); metadata adam_<net>_steps and
+// adam_<net>_params (train/adversarial_loop.cpp, train/gan_trainer.cpp).
+
+/// Adds `o`'s moments and step count to a checkpoint being written.
+inline void put_adam(std::map<std::string, Tensor>& tensors, std::map<std::string, std::string>& meta, Adam& o,
+                     const std::string& net) {
+  for (size_t i = 0; i < o.exp_avg().size(); ++i) {
+    tensors[moment_key(net.c_str(), "exp_avg", i)] = o.exp_avg()[i];
+    tensors[moment_key(net.c_str(), "exp_avg_sq", i)] = o.exp_avg_sq()[i];
+  }
+  meta["adam_" + net + "_steps"] = std::to_string(o.steps());
+  meta["adam_" + net + "_params"] = std::to_string(o.exp_avg().size());
+}
+
+/// Checks that a checkpoint holds `o`'s state (count, names, shapes) without writing anything.
+/// Throws uad::Error naming the file and the tensor.
+inline void check_adam(const std::map<std::string, Tensor>& tensors, const Meta& m, Adam& o, const std::string& net) {
+  const size_t n = o.exp_avg().size();
+  check(m.u64("adam_" + net + "_params") == n, "train: ", m.path, " holds Adam state of the ", net, " for ",
+        m.get("adam_" + net + "_params"), " parameters, the model has ", n);
+  for (size_t i = 0; i < n; ++i)
+    for (const char* which : {"exp_avg", "exp_avg_sq"}) {
+      const std::string key = moment_key(net.c_str(), which, i);
+      auto it = tensors.find(key);
+      check(it != tensors.end(), "train: ", m.path, " has no tensor ", key);
+      check(it->second.shape() == o.exp_avg()[i].shape(), "train: ", m.path, ": ", key, " has shape ", it->second.shape(),
+            " but the parameter has ", o.exp_avg()[i].shape());
+    }
+}
+
+/// Copies the checked state into `o` (onto the parameters' device).
+inline void take_adam(Adam& o, const std::map<std::string, Tensor>& tensors, const Meta& m, const std::string& net) {
+  for (size_t i = 0; i < o.exp_avg().size(); ++i) {
+    nn::copy_into(o.exp_avg()[i], tensors.at(moment_key(net.c_str(), "exp_avg", i)));
+    nn::copy_into(o.exp_avg_sq()[i], tensors.at(moment_key(net.c_str(), "exp_avg_sq", i)));
+  }
+  o.set_steps(m.i64("adam_" + net + "_steps"));
+}
 
 /// Running means of named values, in first-seen order.
 struct Means {
